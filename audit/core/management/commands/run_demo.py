@@ -1,0 +1,97 @@
+"""Run the web server, a Celery worker and Celery beat together (the demo's embedded defaults)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from audit.core.demo import DEMO_ACCOUNTS
+
+
+class Command(BaseCommand):
+    help = "Start gunicorn, a Celery worker and Celery beat; stop all three on Ctrl-C."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    def handle(self, *args, **opts):
+        bin_dir = os.path.dirname(sys.executable)
+        queues = ",".join(
+            [
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+                settings.CELERY_QUEUE_IO,
+                settings.CELERY_QUEUE_ANALYSIS,
+            ]
+        )
+        address = f"{opts['host']}:{opts['port']}"
+        commands = {
+            "web": [
+                os.path.join(bin_dir, "gunicorn"),
+                "audit.wsgi",
+                "--bind",
+                address,
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+            ],
+            "worker": [
+                os.path.join(bin_dir, "celery"),
+                "-A",
+                "audit",
+                "worker",
+                "-Q",
+                queues,
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            "beat": [os.path.join(bin_dir, "celery"), "-A", "audit", "beat", "--loglevel", "INFO"],
+        }
+        children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        time.sleep(2)
+        url = f"http://{address}/"
+        lines = [
+            "",
+            f"  VQA audit demo is running at {url}",
+            f"  admin: {url}admin/   API: {url}api/   API docs: {url}api/docs/",
+            "  logins:",
+            *[f"    {a.username:<8} / {a.password:<18} ({a.role})" for a in DEMO_ACCOUNTS],
+            "  Ctrl-C stops the web server, the worker and beat.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))
+        code = 0
+        while not stopping:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    self.stderr.write(f"{name} exited with code {child.returncode}; stopping.")
+                    code, stopping = 1, True
+            time.sleep(0.5)
+        for child in children.values():
+            if child.poll() is None:
+                child.terminate()
+        for child in children.values():
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        sys.exit(code)

@@ -1,0 +1,109 @@
+"""REST API for datasets, items, source pairs, methods and import jobs."""
+
+from django.db.models import Count
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from audit.datasets import selectors, services
+from audit.datasets.models import Method, SourcePair
+from audit.datasets.serializers import (
+    DatasetSerializer,
+    ImportJobCreateSerializer,
+    ImportJobSerializer,
+    ItemSerializer,
+    MethodSerializer,
+    SourcePairSerializer,
+)
+
+
+class ModelPermissionsOrReadOnly(permissions.DjangoModelPermissions):
+    """Anyone signed in may read; writing needs the model's add/change/delete permission."""
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return bool(request.user and request.user.is_authenticated)
+        return super().has_permission(request, view)
+
+
+class MethodViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = MethodSerializer
+    permission_classes = [ModelPermissionsOrReadOnly]
+    queryset = Method.objects.all()
+    pagination_class = None
+
+
+class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = DatasetSerializer
+    ordering = "-created_at"
+
+    def get_queryset(self):
+        return selectors.datasets_visible_to(self.request.user).annotate(item_count=Count("items"))
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("dataset", int, description="Dataset id"),
+        OpenApiParameter("method", str, description="Method key"),
+        OpenApiParameter("modality", str),
+        OpenApiParameter("body_part", str),
+    ]
+)
+class ItemViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ItemSerializer
+    ordering = "id"
+
+    def get_queryset(self):
+        qs = selectors.items_visible_to(self.request.user).select_related("method", "dataset")
+        params = self.request.query_params
+        if params.get("dataset", "").isdigit():
+            qs = qs.filter(dataset_id=int(params["dataset"]))
+        for name, lookup in (
+            ("method", "method__key"),
+            ("modality", "modality"),
+            ("body_part", "body_part"),
+        ):
+            if params.get(name):
+                qs = qs.filter(**{lookup: params[name]})
+        return qs
+
+
+class SourcePairViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = SourcePairSerializer
+
+    def get_queryset(self):
+        visible = selectors.items_visible_to(self.request.user).values("source_pair_id")
+        return SourcePair.objects.filter(pk__in=visible)
+
+
+class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ImportJobSerializer
+    permission_classes = [ModelPermissionsOrReadOnly]
+    parser_classes = [MultiPartParser, FormParser]
+    ordering = "-created_at"
+
+    def get_queryset(self):
+        return selectors.import_jobs_visible_to(self.request.user)
+
+    @extend_schema(request=ImportJobCreateSerializer, responses={202: ImportJobSerializer})
+    def create(self, request):
+        """Upload a dataset file (and image zips); the import runs as a job on the io queue."""
+        form = ImportJobCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        job = services.import_job_create(
+            upload=data["file"],
+            image_uploads=data["images"],
+            dataset_name=data["dataset"],
+            fmt=data["format"],
+            method_key=data["method"].key if data.get("method") else "",
+            skip_invalid=data["skip_invalid"],
+            created_by=request.user,
+        )
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)

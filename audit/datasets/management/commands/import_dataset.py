@@ -1,0 +1,119 @@
+"""python manage.py import_dataset PATH --dataset NAME [--format ...] [--images DIR_OR_ZIP ...]"""
+
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from audit.datasets.errors import ImportFailed
+from audit.datasets.importers.formats import FORMATS
+from audit.datasets.services import dataset_import
+
+
+def _column_map(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        if not sep or not field or not column:
+            raise CommandError(f"--map expects FIELD=COLUMN, got {pair!r}")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a VQA dataset file (PubMedVision, LLaVA, GMAI-VL, JSONL or CSV) and its images. "
+        "All-or-nothing unless --skip-invalid. Exit code 0: imported; 1: failed, nothing imported."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--dataset", required=True, help="Dataset name (created if new).")
+        parser.add_argument("--format", default="auto", choices=["auto", *FORMATS])
+        parser.add_argument(
+            "--images",
+            nargs="+",
+            type=Path,
+            default=[],
+            metavar="DIR_OR_ZIP",
+            help="Folders or zips holding the images.",
+        )
+        parser.add_argument("--method", help="Construction method key of the items.")
+        parser.add_argument(
+            "--kind",
+            choices=["vqa", "alignment", "instruction"],
+            help="Item kind (PubMedVision: guessed from the file name).",
+        )
+        parser.add_argument("--language", default="en")
+        parser.add_argument(
+            "--map",
+            nargs="+",
+            default=[],
+            metavar="FIELD=COLUMN",
+            help="Generic JSONL/CSV: which column holds id, image, question, "
+            "answer, modality, body_part, caption, context, method.",
+        )
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="Import valid records; write rejects with reasons to a file.",
+        )
+        parser.add_argument("--rejects", type=Path, help="Where to write rejects (JSONL).")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, **opts):
+        path: Path = opts["path"]
+        show = not opts["no_progress"] and sys.stderr.isatty()
+        bar = tqdm(
+            total=path.stat().st_size if path.is_file() else 0,
+            unit="B",
+            unit_scale=True,
+            desc="importing",
+            disable=not show,
+            file=sys.stderr,
+        )
+
+        def progress(records: int, done: int, total: int) -> None:
+            bar.update(done - bar.n)
+            bar.set_postfix(records=f"{records:,}", refresh=False)
+
+        try:
+            summary = dataset_import(
+                path=path,
+                dataset_name=opts["dataset"],
+                fmt=opts["format"],
+                method_key=opts["method"],
+                image_sources=opts["images"],
+                skip_invalid=opts["skip_invalid"],
+                rejects_path=opts["rejects"],
+                kind=opts["kind"],
+                language=opts["language"],
+                column_map=_column_map(opts["map"]),
+                progress=progress,
+            )
+        except ImportFailed as exc:
+            bar.close()
+            self.stderr.write(self.style.ERROR("Import failed; nothing was imported."))
+            for problem in exc.problems:
+                self.stderr.write(f"  {problem}")
+            raise CommandError(f"{len(exc.problems)} problem(s); see above.") from None
+        bar.close()
+        s = summary
+        self.stdout.write(self.style.SUCCESS(f"Imported into dataset {s.dataset!r} ({s.format})."))
+        rows = [
+            ("records read", s.records, ""),
+            ("items created", s.items_created, f"duplicates skipped {s.items_duplicate:,}"),
+            ("source pairs new", s.source_pairs_created, f"existing {s.source_pairs_reused:,}"),
+            (
+                "images stored",
+                s.images_stored,
+                f"already stored {s.images_reused:,}, "
+                f"referenced without a file {s.images_without_file:,}",
+            ),
+            ("rejects", s.rejects, f"written to {s.rejects_path}" if s.rejects_path else ""),
+        ]
+        for label, value, extra in rows:
+            self.stdout.write(f"  {label:<17} {value:>10,}   {extra}".rstrip())
+        rate = f"   ({s.records / s.seconds:,.0f} records/s)" if s.seconds else ""
+        self.stdout.write(f"  {'time':<17} {s.seconds:>10.1f} s{rate}")

@@ -1,0 +1,67 @@
+"""Reads for the dataset layer, permission-aware."""
+
+from django.core import signing
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from audit.datasets.models import Dataset, Image, ImportJob, Item, SourcePairImage
+
+IMAGE_URL_SALT = "audit.datasets.image-url"
+
+
+def datasets_visible_to(user) -> QuerySet[Dataset]:
+    """Staff see every dataset; an owner sees the datasets they own."""
+    if not user.is_authenticated:
+        return Dataset.objects.none()
+    if user.is_staff:
+        return Dataset.objects.all()
+    return Dataset.objects.filter(owner=user)
+
+
+def items_visible_to(user) -> QuerySet[Item]:
+    return Item.objects.filter(dataset__in=datasets_visible_to(user))
+
+
+def import_jobs_visible_to(user) -> QuerySet[ImportJob]:
+    if not user.is_authenticated:
+        return ImportJob.objects.none()
+    if user.is_staff:
+        return ImportJob.objects.all()
+    return ImportJob.objects.filter(created_by=user)
+
+
+def user_can_view_image(user, image: Image) -> bool:
+    """Whether ``user`` may see ``image``: staff, or the owner of a dataset that uses it.
+
+    Campaign experts are granted access by the campaigns layer through their assignments.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_staff:
+        return True
+    return SourcePairImage.objects.filter(
+        image=image, source_pair__items__dataset__owner=user
+    ).exists()
+
+
+def image_url(image: Image, *, size: int | None = None) -> str:
+    """An opaque, expiring URL: a signed random id, nothing about the file or the item."""
+    token = signing.TimestampSigner(salt=IMAGE_URL_SALT).sign(image.public_id.hex)
+    url = reverse("datasets:image", kwargs={"token": token})
+    return f"{url}?size={size}" if size else url
+
+
+def image_from_token(token: str, *, max_age: int) -> Image | None:
+    try:
+        public_id = signing.TimestampSigner(salt=IMAGE_URL_SALT).unsign(token, max_age=max_age)
+    except signing.BadSignature:
+        return None
+    return Image.objects.filter(public_id=public_id).first()
+
+
+def source_pair_images(source_pair_id: int) -> list[SourcePairImage]:
+    return list(
+        SourcePairImage.objects.filter(source_pair_id=source_pair_id)
+        .select_related("image")
+        .order_by("position")
+    )

@@ -1,0 +1,33 @@
+"""Serving images: only to signed-in users allowed to see them, under opaque expiring URLs."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.views.decorators.http import require_GET
+
+from audit.datasets import selectors
+from audit.datasets.images import ensure_thumbnail, store_path
+
+
+@require_GET
+@login_required
+def image_view(request, token: str):
+    image = selectors.image_from_token(token, max_age=settings.IMAGE_URL_MAX_AGE)
+    # One answer for "no such image", "expired link" and "not yours": nothing to enumerate.
+    if image is None or not selectors.user_can_view_image(request.user, image):
+        raise Http404("No such image.")
+    size = request.GET.get("size")
+    if size is not None:
+        if not size.isdigit() or int(size) not in settings.IMAGE_THUMBNAIL_SIZES:
+            raise Http404("No such image size.")
+        path, content_type = ensure_thumbnail(image.sha256, image.format, int(size)), "image/jpeg"
+    else:
+        path = store_path(image.sha256, image.format)
+        content_type = f"image/{image.format.lower()}"
+    if not path.exists():
+        raise Http404("No such image.")
+    response = FileResponse(path.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
+    return response
