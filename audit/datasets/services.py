@@ -60,10 +60,25 @@ class ImportSummary:
 def _open_records(path: Path, fmt: str, max_record_bytes: int):
     """The file's records and the format to parse them with (guessing it for 'auto')."""
     fp = path.open("rb")
-    container = "csv" if fmt == "csv" or path.suffix.lower() == ".csv" else detect_container(fp)
+    suffix = path.suffix.lower()
+    if fmt == "csv" or suffix == ".csv":
+        container = "csv"
+    elif suffix in (".jsonl", ".ndjson"):
+        container = "jsonl"
+    elif suffix == ".json":
+        container = "json"  # a .json file must hold one array; anything else is an error
+    else:
+        container = detect_container(fp)
     if fmt == "auto":
-        first = next(READERS[container](ByteCounter(fp), max_record_bytes=max_record_bytes), None)
-        fmt = guess_format(first[1] if first else None, path.name)
+        try:
+            first = next(READERS[container](ByteCounter(fp), max_record_bytes=max_record_bytes))
+        except StopIteration:
+            fp.close()
+            raise ImportFailed([RecordProblem("the file holds no records")]) from None
+        except RecordError as exc:
+            fp.close()
+            raise ImportFailed([exc.problem]) from None
+        fmt = guess_format(first[1], path.name)
         fp.seek(0)
     if container not in FORMATS[fmt].containers:
         container = FORMATS[fmt].containers[0]
@@ -137,6 +152,15 @@ class _ChunkWriter:
         self.methods = {m.key: m.pk for m in Method.objects.all()}
 
     def method_id(self, record: ParsedRecord) -> int:
+        if not record.method_key:
+            raise RecordError(
+                RecordProblem(
+                    "no construction method: give --method KEY or a 'method' column",
+                    record.position,
+                    record.external_id,
+                    "method",
+                )
+            )
         pk = self.methods.get(record.method_key)
         if pk is None:
             known = ", ".join(sorted(self.methods))

@@ -325,8 +325,9 @@ FORMATS: dict[str, Format] = {
     "pubmedvision": Format("pubmedvision", parse_pubmedvision, ("json", "jsonl"), False),
     "llava": Format("llava", parse_llava, ("json", "jsonl"), True),
     "gmai": Format("gmai", parse_gmai, ("json", "jsonl"), True),
-    "jsonl": Format("jsonl", parse_generic, ("jsonl",), True),
-    "csv": Format("csv", parse_generic, ("csv",), True),
+    # Generic rows may name their method in a column, so --method is checked per record.
+    "jsonl": Format("jsonl", parse_generic, ("jsonl",), False),
+    "csv": Format("csv", parse_generic, ("csv",), False),
 }
 
 
