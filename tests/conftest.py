@@ -66,4 +66,4 @@ def table_counts() -> dict[str, int]:
 
     return {
         m.__name__: m.objects.count() for m in (Dataset, Image, Item, SourcePair, SourcePairImage)
-    }  # noqa: E127
+    }

@@ -124,9 +124,35 @@ class ItemAdmin(admin.ModelAdmin):
     list_filter = ["dataset", "method", "kind", "modality", "body_part"]
     search_fields = ["external_id", "question"]
     list_select_related = ["dataset", "method"]
-    raw_id_fields = ["source_pair"]
-    readonly_fields = ["images_preview", "content_hash", "created_at", "provenance"]
     show_full_result_count = False  # counting a million rows on every page is slow
+    # Imported items are evidence: read-only here, so ratings always refer to what was imported.
+    fieldsets = [
+        (None, {"fields": ["images_preview", "question", "answer"]}),
+        ("Conversation", {"fields": ["conversation"], "classes": ["collapse"]}),
+        (
+            "Provenance",
+            {
+                "fields": [
+                    ("dataset", "method", "kind"),
+                    ("source_pair", "external_id", "record_index"),
+                    ("modality", "body_part", "language"),
+                    "provenance",
+                    ("content_hash", "created_at"),
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [
+        "images_preview", "question", "answer", "conversation", "dataset", "method", "kind",
+        "source_pair", "external_id", "record_index", "modality", "body_part", "language",
+        "provenance", "content_hash", "created_at",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     @admin.display(description="question")
     def short_question(self, obj):

@@ -41,7 +41,6 @@ class MethodViewSet(
 
 class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = DatasetSerializer
-    ordering = "-created_at"
 
     def get_queryset(self):
         return selectors.datasets_visible_to(self.request.user).annotate(item_count=Count("items"))
@@ -57,7 +56,6 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
 )
 class ItemViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ItemSerializer
-    ordering = "id"
 
     def get_queryset(self):
         qs = selectors.items_visible_to(self.request.user).select_related("method", "dataset")
@@ -86,7 +84,6 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = ImportJobSerializer
     permission_classes = [ModelPermissionsOrReadOnly]
     parser_classes = [MultiPartParser, FormParser]
-    ordering = "-created_at"
 
     def get_queryset(self):
         return selectors.import_jobs_visible_to(self.request.user)

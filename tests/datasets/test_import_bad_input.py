@@ -13,8 +13,8 @@ from audit.datasets.models import Item
 from audit.datasets.services import dataset_import
 from tests.conftest import (
     jpeg_bytes,
-    png_bytes,
     pmv_record,
+    png_bytes,
     store_files,
     table_counts,
     write_json,
@@ -202,10 +202,14 @@ def test_unsupported_format_and_unknown_method(tmp_path, settings, existing):
 
 def test_failure_after_images_were_stored_removes_them(tmp_path, settings, existing):
     zip_path = good_zip(tmp_path, **{"images/b.png": png_bytes(colour=(1, 1, 1))})
-    records = [pmv_record("1", ["images/a.png"]), pmv_record("2", ["images/b.png"]),
-               pmv_record("3", ["images/missing.png"])]  # fmt: skip
-    err = fails(settings, existing, write_json(tmp_path / "d.json", records),
-                image_sources=[zip_path])  # fmt: skip
+    records = [
+        pmv_record("1", ["images/a.png"]),
+        pmv_record("2", ["images/b.png"]),
+        pmv_record("3", ["images/missing.png"]),
+    ]
+    err = fails(
+        settings, existing, write_json(tmp_path / "d.json", records), image_sources=[zip_path]
+    )
     assert err.problems[0].record == 3
 
 
@@ -224,8 +228,9 @@ def test_storage_error_fails_cleanly(tmp_path, settings, existing, monkeypatch):
     monkeypatch.setattr(images.ImageStoreWriter, "put", put_then_disk_full)
     zip_path = good_zip(tmp_path, **{"images/b.png": png_bytes(colour=(1, 1, 1))})
     records = [pmv_record("1", ["images/a.png"]), pmv_record("2", ["images/b.png"])]
-    err = fails(settings, existing, write_json(tmp_path / "d.json", records),
-                image_sources=[zip_path])  # fmt: skip
+    err = fails(
+        settings, existing, write_json(tmp_path / "d.json", records), image_sources=[zip_path]
+    )
     assert "No space left on device" in str(err)
 
 
@@ -242,8 +247,12 @@ def test_skip_invalid_imports_the_rest_and_writes_rejects(tmp_path, settings, ex
     records[1]["conversations"] = []
     records[3]["image"] = ["../x.png"]
     rejects = tmp_path / "rejects.jsonl"
-    summary = dataset_import(path=write_json(tmp_path / "d.json", records), dataset_name="D",
-                             skip_invalid=True, rejects_path=rejects)  # fmt: skip
+    summary = dataset_import(
+        path=write_json(tmp_path / "d.json", records),
+        dataset_name="D",
+        skip_invalid=True,
+        rejects_path=rejects,
+    )
     assert summary.items_created == 3 and summary.rejects == 2
     lines = [json.loads(line) for line in rejects.read_text().splitlines()]
     assert [(r["record"], r["id"], r["field"]) for r in lines] == [
@@ -257,8 +266,13 @@ def test_jsonl_bad_line_can_be_skipped(tmp_path):
     path = tmp_path / "d.jsonl"
     good = json.dumps(pmv_record("1", ["images/a.png"]))
     path.write_text(f"{good}\n{{not json\n{good.replace('A lesion', 'B')}\n")
-    summary = dataset_import(path=path, dataset_name="J", fmt="pubmedvision", skip_invalid=True,
-                             rejects_path=tmp_path / "r.jsonl")  # fmt: skip
+    summary = dataset_import(
+        path=path,
+        dataset_name="J",
+        fmt="pubmedvision",
+        skip_invalid=True,
+        rejects_path=tmp_path / "r.jsonl",
+    )
     assert (summary.items_created, summary.rejects) == (2, 1)
     assert "invalid JSON" in summary.problems[0]["error"] and summary.problems[0]["record"] == 2
 

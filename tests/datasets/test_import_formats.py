@@ -9,7 +9,7 @@ from audit.datasets.images import store_path
 from audit.datasets.importers.formats import STANDARD_DESCRIBE_QUESTION, source_pair_key
 from audit.datasets.models import Dataset, Image, Item, SourcePair
 from audit.datasets.services import dataset_import
-from tests.conftest import jpeg_bytes, png_bytes, pmv_record, table_counts, write_json, write_zip
+from tests.conftest import jpeg_bytes, pmv_record, png_bytes, table_counts, write_json, write_zip
 
 pytestmark = pytest.mark.django_db
 
@@ -71,10 +71,13 @@ def test_reimport_duplicates_nothing_and_can_attach_images_later(tmp_path):
     first = dataset_import(path=path, dataset_name="D", fmt="pubmedvision")
     assert first.images_without_file == 2
     before = table_counts()
-    zip_path = write_zip(tmp_path / "i.zip", {"images/a.png": png_bytes(), "images/b.png":
-                                              png_bytes(colour=(1, 2, 3))})  # fmt: skip
-    again = dataset_import(path=path, dataset_name="D", fmt="pubmedvision",
-                           image_sources=[zip_path])  # fmt: skip
+    zip_path = write_zip(
+        tmp_path / "i.zip",
+        {"images/a.png": png_bytes(), "images/b.png": png_bytes(colour=(1, 2, 3))},
+    )
+    again = dataset_import(
+        path=path, dataset_name="D", fmt="pubmedvision", image_sources=[zip_path]
+    )
     assert again.items_created == 0 and again.items_duplicate == 2
     after = table_counts()
     assert after["Item"] == before["Item"] == 2
@@ -85,15 +88,25 @@ def test_reimport_duplicates_nothing_and_can_attach_images_later(tmp_path):
 
 def test_llava_json_and_jsonl_with_image_tokens(tmp_path):
     records = [
-        {"id": "l1", "image": "images/a.png", "conversations": [
-            {"from": "human", "value": "<image>\nWhat organ is this?"},
-            {"from": "gpt", "value": "The liver."},
-            {"from": "human", "value": "Any lesion?"},
-            {"from": "gpt", "value": "No."}]},
-        {"id": 7, "image": ["images/a.png", "images/b.png"], "conversations": [
-            {"from": "human", "value": "Compare <image> and <image>."},
-            {"from": "gpt", "value": "Both normal."}]},
-    ]  # fmt: skip
+        {
+            "id": "l1",
+            "image": "images/a.png",
+            "conversations": [
+                {"from": "human", "value": "<image>\nWhat organ is this?"},
+                {"from": "gpt", "value": "The liver."},
+                {"from": "human", "value": "Any lesion?"},
+                {"from": "gpt", "value": "No."},
+            ],
+        },
+        {
+            "id": 7,
+            "image": ["images/a.png", "images/b.png"],
+            "conversations": [
+                {"from": "human", "value": "Compare <image> and <image>."},
+                {"from": "gpt", "value": "Both normal."},
+            ],
+        },
+    ]
     json_path = write_json(tmp_path / "llava.json", records)
     jsonl_path = tmp_path / "llava.jsonl"
     jsonl_path.write_text("\n".join(json.dumps(r) for r in records) + "\n\n")
@@ -114,11 +127,23 @@ def test_llava_json_and_jsonl_with_image_tokens(tmp_path):
 
 
 def test_gmai_keeps_declared_sizes(tmp_path):
-    records = [{"id": "gmai_ds_0001", "image": "images/a.png", "width": 512, "height": 480,
-                "conversations": [{"from": "human", "value": "<image>Modality?"},
-                                  {"from": "gpt", "value": "MRI"}]}]  # fmt: skip
-    dataset_import(path=write_json(tmp_path / "g.json", records), dataset_name="G",
-                   method_key="llm_reformatted")  # fmt: skip
+    records = [
+        {
+            "id": "gmai_ds_0001",
+            "image": "images/a.png",
+            "width": 512,
+            "height": 480,
+            "conversations": [
+                {"from": "human", "value": "<image>Modality?"},
+                {"from": "gpt", "value": "MRI"},
+            ],
+        }
+    ]
+    dataset_import(
+        path=write_json(tmp_path / "g.json", records),
+        dataset_name="G",
+        method_key="llm_reformatted",
+    )
     item = Item.objects.get()
     assert item.dataset.name == "G"
     assert item.external_id == "gmai_ds_0001"
@@ -128,11 +153,35 @@ def test_gmai_keeps_declared_sizes(tmp_path):
 
 def test_generic_jsonl_with_column_map(tmp_path):
     path = tmp_path / "g.jsonl"
-    path.write_text(json.dumps({"uid": "x1", "img": ["images/a.png"], "q": "Q?", "a": "A.",
-                                "mod": "X-Ray", "part": "Hand", "cap": "Fig 1."}) + "\n")  # fmt: skip
-    dataset_import(path=path, dataset_name="J", fmt="jsonl", method_key="native_caption",
-                   column_map={"id": "uid", "image": "img", "question": "q", "answer": "a",
-                               "modality": "mod", "body_part": "part", "caption": "cap"})  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "uid": "x1",
+                "img": ["images/a.png"],
+                "q": "Q?",
+                "a": "A.",
+                "mod": "X-Ray",
+                "part": "Hand",
+                "cap": "Fig 1.",
+            }
+        )
+        + "\n"
+    )
+    dataset_import(
+        path=path,
+        dataset_name="J",
+        fmt="jsonl",
+        method_key="native_caption",
+        column_map={
+            "id": "uid",
+            "image": "img",
+            "question": "q",
+            "answer": "a",
+            "modality": "mod",
+            "body_part": "part",
+            "caption": "cap",
+        },
+    )
     item = Item.objects.get()
     assert (item.external_id, item.question, item.answer) == ("x1", "Q?", "A.")
     assert (item.modality, item.body_part) == ("X-Ray", "Hand")
@@ -147,8 +196,10 @@ def test_csv_with_multi_image_cells_and_method_column(tmp_path):
         'r2,"[""images/c.png""]",Where?,Left,llm_reformatted\n',
         encoding="utf-8",
     )
-    zip_path = write_zip(tmp_path / "i.zip", {f"images/{n}.png": png_bytes(colour=(i, 0, 0))
-                                              for i, n in enumerate("abc")})  # fmt: skip
+    zip_path = write_zip(
+        tmp_path / "i.zip",
+        {f"images/{n}.png": png_bytes(colour=(i, 0, 0)) for i, n in enumerate("abc")},
+    )
     summary = dataset_import(path=path, dataset_name="C", image_sources=[zip_path])
     assert summary.format == "csv"
     r1, r2 = Item.objects.order_by("record_index")
@@ -170,8 +221,15 @@ def test_images_from_a_folder(tmp_path):
 
 
 def test_command_prints_summary_and_succeeds(pmv_files, capsys):
-    call_command("import_dataset", str(pmv_files["alignment"]), "--dataset", "PMV",
-                 "--images", str(pmv_files["images"]), "--no-progress")  # fmt: skip
+    call_command(
+        "import_dataset",
+        str(pmv_files["alignment"]),
+        "--dataset",
+        "PMV",
+        "--images",
+        str(pmv_files["images"]),
+        "--no-progress",
+    )
     out = capsys.readouterr().out
     assert "Imported into dataset 'PMV' (pubmedvision)" in out
     assert "items created" in out and "source pairs new" in out and "rejects" in out

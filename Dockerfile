@@ -1,0 +1,38 @@
+# One image for web, migrate, workers, beat and flower: docker-compose.yml changes only the command.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Non-root at run time. /data is created here, owned by that user, so a fresh named volume mounted
+# on it (image store, uploads) inherits the ownership and is writable.
+RUN useradd --create-home --uid 1000 audit \
+    && mkdir /data \
+    && chown audit:audit /data
+
+WORKDIR /app
+COPY . /app
+
+# The project and its dependencies; flower is for operators only, so it lives in the image, not in
+# pyproject.toml. Build leftovers are removed so /app holds only the sources.
+RUN pip install . "flower>=2,<3" \
+    && rm -rf build ./*.egg-info
+
+# Run the code from /app rather than site-packages: settings find templates/ beside the package,
+# and the wheel carries only Python files.
+ENV PYTHONPATH=/app \
+    DJANGO_SETTINGS_MODULE=audit.settings \
+    AUDIT_VAR_DIR=/data \
+    STATIC_ROOT=/app/staticfiles
+
+# Static files are baked into the image (served by WhiteNoise), outside the /data volume so a new
+# image never serves stale ones. The secret and the scratch var dir exist for this step only.
+RUN DJANGO_SECRET_KEY=collectstatic-only AUDIT_VAR_DIR=/tmp/build-var \
+    python manage.py collectstatic --noinput \
+    && rm -rf /tmp/build-var
+
+USER audit
+EXPOSE 8000
+CMD ["gunicorn", "audit.wsgi", "--bind", "0.0.0.0:8000", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]
