@@ -16,7 +16,7 @@ from audit.datasets.models import Dataset, ImportJob
 from audit.datasets.services import import_job_create
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -17,7 +17,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(scope="session")
 def chromium():
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        if os.environ.get("AUDIT_REQUIRE_BROWSER"):
+        if os.environ.get("CI") or os.environ.get("AUDIT_REQUIRE_BROWSER"):
             pytest.fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
         pytest.skip(f"Chromium not found at {CHROMIUM}; `apt-get install chromium` to run")
     from playwright.sync_api import sync_playwright

@@ -10,10 +10,9 @@ from audit.datasets.models import Item
 from audit.datasets.services import dataset_import
 from tests.browser.conftest import login
 
-# serialized_rollback: a flushed database gets the migrations' built-in methods back.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
