@@ -32,6 +32,7 @@ __all__ = [
     "as_categories",
     "as_ratings",
     "as_rng",
+    "category_codes",
     "encode",
     "format_values",
     "unit_counts",
@@ -71,7 +72,8 @@ class AgreementResult:
     warnings:
         Caveats that do not make the value undefined (e.g. "only one pairable unit").
     details:
-        Statistic-specific extras (documented by each function).
+        Statistic-specific extras (documented by each function); left out of ``repr`` and of
+        equality comparisons (they may hold arrays).
     """
 
     statistic: str
@@ -84,7 +86,7 @@ class AgreementResult:
     expected: float = float("nan")
     categories: tuple[float, ...] = ()
     warnings: tuple[str, ...] = ()
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __float__(self) -> float:
         return float(self.value)
@@ -210,71 +212,183 @@ def encode(values: FloatArray, categories: FloatArray | None) -> tuple[IntArray,
     np.minimum(codes, cats.size - 1, out=codes)
     bad = cats[codes] != values
     if bad.any():
-        outside = np.unique(values[bad])
-        raise ValueError(
-            f"rating value(s) {format_values(outside)} not in categories "
-            f"[{format_values(cats, 20)}]"
-        )
+        _raise_outside(values[bad], cats)
+    return codes.astype(np.int64, copy=False), cats
+
+
+def _raise_outside(values: FloatArray, cats: FloatArray) -> None:
+    outside = np.unique(values)
+    raise ValueError(
+        f"rating value(s) {format_values(outside)} not in categories [{format_values(cats, 20)}]"
+    )
+
+
+_INT_SPAN_LIMIT = 1 << 16
+
+
+def _integer_codes(
+    x: FloatArray, missing: NDArray[np.bool_], cats_in: FloatArray | None
+) -> tuple[IntArray, FloatArray] | None:
+    """Fast path for integer-valued ratings in a modest range: a lookup table, no sorting.
+
+    Returns ``None`` when the data are not small integers (the caller then sorts).
+    """
+    lo = float(np.nanmin(x))
+    hi = float(np.nanmax(x))
+    span = hi - lo
+    if not (span < _INT_SPAN_LIMIT and lo == np.floor(lo) and abs(lo) < 2**52):
+        return None
+    shifted = x - lo
+    shifted[missing] = span + 1
+    small = shifted.astype(np.int32)
+    if not np.array_equal(small, shifted):
+        return None
+    width = int(span) + 2
+    present = np.bincount(small.ravel(), minlength=width)[: width - 1] > 0
+    used = lo + np.flatnonzero(present)
+    if cats_in is None:
+        cats = used
+    else:
+        cats = cats_in
+        inside = np.isin(used, cats)
+        if not inside.all():
+            _raise_outside(used[~inside], cats)
+    lut = np.full(width, cats.size, dtype=np.int64)
+    positions = np.round(cats - lo)
+    ok = (positions >= 0) & (positions < width - 1) & (positions == cats - lo)
+    lut[positions[ok].astype(np.int64)] = np.flatnonzero(ok)
+    return lut[small], cats
+
+
+def category_codes(
+    ratings: ArrayLike, categories: ArrayLike | None = None
+) -> tuple[IntArray, FloatArray]:
+    """Validate ratings and code them: ``(raters, units)`` category indices, ``V`` for missing.
+
+    ``V = len(categories)``; categories are the given ones or the distinct observed values.
+    Integer-valued ratings use a lookup table (linear time); other values are sorted.
+
+    Raises
+    ------
+    ValueError
+        For bad input (see :func:`as_ratings`, :func:`as_categories`) or a value outside
+        ``categories``.
+    """
+    x = as_ratings(ratings)
+    cats_in = as_categories(categories)
+    missing = np.isnan(x)
+    if missing.all():
+        cats = cats_in if cats_in is not None else np.empty(0, dtype=np.float64)
+        return np.full(x.shape, cats.size, dtype=np.int64), cats
+    fast = _integer_codes(x, missing, cats_in)
+    if fast is not None:
+        return fast
+    cats = np.unique(x[~missing]) if cats_in is None else cats_in
+    codes = np.searchsorted(cats, x)  # nan sorts last: missing -> len(cats)
+    clipped = np.minimum(codes, cats.size - 1)
+    bad = (cats[clipped] != x) & ~missing
+    if bad.any():
+        _raise_outside(x[bad], cats)
     return codes.astype(np.int64, copy=False), cats
 
 
 @dataclass(frozen=True)
 class UnitCounts:
-    """Per-unit value counts: ``counts[u, c]`` raters gave category ``c`` to unit ``u``.
+    """Per-unit category counts, stored as distinct count *patterns* with multiplicities.
 
-    This is the sufficient statistic for Krippendorff's alpha, Fleiss' kappa, Gwet's AC and
-    percent agreement (none of them depends on *which* rater gave which value).
+    ``counts[p, c]`` raters gave category ``c`` to each of the ``weights[p]`` units that share
+    pattern ``p``. This is the sufficient statistic for Krippendorff's alpha, Fleiss' kappa,
+    Gwet's AC and percent agreement (none depends on *which* rater gave which value), and with
+    ``m`` raters and ``V`` categories there are at most ``C(m + V, V)`` patterns however many
+    units there are, so every statistic downstream costs ``O(patterns)``, not ``O(units)``.
+    ``sum(weights) == n_units`` (units without any rating form the all-zero pattern).
     """
 
     counts: IntArray
+    weights: IntArray
     categories: FloatArray
     n_raters: int
     n_units: int
 
     @property
     def per_unit(self) -> IntArray:
-        """Number of ratings of each unit (``m_u``)."""
+        """Number of ratings ``m`` of the units of each pattern."""
         return self.counts.sum(axis=1)
 
     @property
     def cats(self) -> tuple[float, ...]:
         return tuple(float(c) for c in self.categories)
 
+    def units_with(self, at_least: int) -> int:
+        """Number of units with at least ``at_least`` ratings."""
+        return int(self.weights[self.per_unit >= at_least].sum())
+
+
+def _powers(n_cats: int, base: int) -> IntArray | None:
+    """``base**c`` for each category plus 0 for "missing", or None if keys could overflow."""
+    if n_cats * np.log2(base) >= 62:
+        return None
+    return np.append(base ** np.arange(n_cats, dtype=np.int64), 0)
+
+
+def unit_keys(codes: IntArray, n_cats: int) -> tuple[IntArray, int] | None:
+    """Encode each unit's count vector as one integer: ``key_u = sum_c count_uc * base**c``.
+
+    Summing ``base**code`` over the raters of a unit gives exactly that key, so it costs one
+    pass per rater. ``base`` is one more than the largest number of ratings of a unit, so pools
+    of many raters who each rate a few units still pack. Returns ``(keys, base)``, or ``None`` if
+    the keys could overflow int64.
+    """
+    most = int((codes < n_cats).sum(axis=0).max()) if codes.size else 0
+    base = most + 1
+    powers = _powers(n_cats, base)
+    if powers is None:
+        return None
+    keys = np.zeros(codes.shape[1], dtype=np.int64)
+    for row in codes:
+        keys += powers[row]
+    return keys, base
+
+
+def patterns_from_keys(keys: IntArray, base: int, n_cats: int) -> tuple[IntArray, IntArray]:
+    """Distinct count patterns and their multiplicities from unit keys."""
+    n_keys = base**n_cats
+    if n_keys <= max(4 * keys.size, 1 << 16):
+        freq = np.bincount(keys, minlength=n_keys)
+        distinct = np.flatnonzero(freq)
+        freq = freq[distinct]
+    else:
+        distinct, freq = np.unique(keys, return_counts=True)
+    digits = base ** np.arange(n_cats, dtype=np.int64)
+    patterns = (distinct[:, None] // digits[None, :]) % base
+    return patterns.astype(np.int64), freq.astype(np.int64)
+
+
+def patterns_from_codes(codes: IntArray, n_cats: int) -> tuple[IntArray, IntArray]:
+    """Distinct count patterns and multiplicities (general path, any number of categories)."""
+    keyed = unit_keys(codes, n_cats)
+    if keyed is not None:
+        return patterns_from_keys(keyed[0], keyed[1], n_cats)
+    n_units = codes.shape[1]
+    units = np.broadcast_to(np.arange(n_units, dtype=np.int64), codes.shape)
+    present = codes < n_cats
+    flat = np.bincount(
+        units[present] * n_cats + codes[present], minlength=n_units * n_cats
+    ).reshape(n_units, n_cats)
+    patterns, freq = np.unique(flat, axis=0, return_counts=True)
+    return patterns.astype(np.int64), freq.astype(np.int64)
+
 
 def unit_counts(ratings: ArrayLike, categories: ArrayLike | None = None) -> UnitCounts:
-    """Tabulate a ``(raters, units)`` matrix into per-unit category counts (vectorised).
+    """Tabulate a ``(raters, units)`` matrix into count patterns (see :class:`UnitCounts`).
 
-    One ``np.bincount`` over ``unit * V + code`` builds the ``(units, V)`` table, so the cost is
-    linear in the number of ratings.
+    Linear in the number of ratings: values are coded by lookup (or one sort for non-integer
+    values), each unit's counts are packed into one integer key, and one ``bincount`` over the
+    keys gives the patterns.
     """
-    x = as_ratings(ratings)
-    cats_in = as_categories(categories)
-    n_raters, n_units = x.shape
-    mask = ~np.isnan(x)
-    vals = x[mask]
-    if vals.size == 0:
-        cats = cats_in if cats_in is not None else np.empty(0, dtype=np.float64)
-        return UnitCounts(np.zeros((n_units, cats.size), dtype=np.int64), cats, n_raters, n_units)
-    codes, cats = encode(vals, cats_in)
-    n_cats = cats.size
-    units = np.broadcast_to(np.arange(n_units, dtype=np.int64), x.shape)[mask]
-    flat = np.bincount(units * n_cats + codes, minlength=n_units * n_cats)
-    return UnitCounts(flat.reshape(n_units, n_cats), cats, n_raters, n_units)
-
-
-def codes_matrix(
-    ratings: ArrayLike, categories: ArrayLike | None = None
-) -> tuple[IntArray, FloatArray]:
-    """Like :func:`unit_counts`, keeping who said what: ``(raters, units)`` codes, -1 missing."""
-    x = as_ratings(ratings)
-    cats_in = as_categories(categories)
-    mask = ~np.isnan(x)
-    codes = np.full(x.shape, -1, dtype=np.int64)
-    if not mask.any():
-        return codes, (cats_in if cats_in is not None else np.empty(0, dtype=np.float64))
-    vals_codes, cats = encode(x[mask], cats_in)
-    codes[mask] = vals_codes
-    return codes, cats
+    codes, cats = category_codes(ratings, categories)
+    patterns, freq = patterns_from_codes(codes, cats.size)
+    return UnitCounts(patterns, freq, cats, codes.shape[0], codes.shape[1])
 
 
 def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:

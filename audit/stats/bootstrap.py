@@ -156,29 +156,19 @@ def _krippendorff_replicates(
     return alphas
 
 
-def _count_patterns(c: IntArray) -> tuple[IntArray, IntArray]:
-    """Distinct rows of ``c`` and their multiplicities (rows packed as integers)."""
-    base = int(c.max()) + 1
-    if c.shape[1] * np.log2(base) < 62:
-        keys = c @ (base ** np.arange(c.shape[1], dtype=np.int64))
-        _, first, freq = np.unique(keys, return_index=True, return_counts=True)
-        return c[first], freq
-    patterns, freq = np.unique(c, axis=0, return_counts=True)
-    return patterns, freq
-
-
 def _unit_replicates(
     counts: IntArray,
+    freq: IntArray,
     categories: FloatArray,
     level: str,
     n_resamples: int,
     rng: np.random.Generator,
 ) -> FloatArray:
-    per_unit = counts.sum(axis=1)
-    c = counts[per_unit >= 2]
-    n_units = c.shape[0]
-    n_cat = c.shape[1]
-    patterns, freq = _count_patterns(c)
+    pairable = counts.sum(axis=1) >= 2
+    patterns = counts[pairable]
+    freq = freq[pairable]
+    n_units = int(freq.sum())
+    n_cat = patterns.shape[1]
     m = patterns.sum(axis=1).astype(np.float64)
     pf = patterns.astype(np.float64)
     contrib = pf[:, :, None] * pf[:, None, :]
@@ -242,19 +232,24 @@ def alpha_bootstrap(
     if level == "ratio" and (uc.categories < 0).any():
         raise ValueError("the ratio level needs non-negative values")
     point = alpha_from_counts(
-        uc.counts, uc.categories, level, n_raters=uc.n_raters, n_units=uc.n_units
+        uc.counts,
+        uc.categories,
+        level,
+        weights=uc.weights,
+        n_raters=uc.n_raters,
+        n_units=uc.n_units,
     )
     if point.reason is not None:
         return _finish(method, point.value, np.full(0, np.nan), confidence, point.reason)
     rng = as_rng(seed)
     if method == "krippendorff":
-        o, _, _ = _coincidences(uc.counts)
+        o, _, _ = _coincidences(uc.counts, uc.weights)
         delta = krippendorff_delta(level, uc.categories, o.sum(axis=0))
-        per_unit = uc.per_unit[uc.per_unit >= 2].astype(np.float64)
-        n_pairs = float((per_unit * (per_unit - 1.0) / 2.0).sum())
+        m = uc.per_unit.astype(np.float64)
+        n_pairs = float((uc.weights * m * (m - 1.0) / 2.0).sum())
         reps = _krippendorff_replicates(o, delta, point.expected, n_pairs, n_resamples, rng)
     else:
-        reps = _unit_replicates(uc.counts, uc.categories, level, n_resamples, rng)
+        reps = _unit_replicates(uc.counts, uc.weights, uc.categories, level, n_resamples, rng)
     return _finish(method, point.value, reps, confidence, None)
 
 

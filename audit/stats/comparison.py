@@ -264,9 +264,9 @@ def _ranking(summaries: Sequence[MethodSummary], higher_is_better: bool) -> tupl
     sign = -1.0 if higher_is_better else 1.0
 
     def key(s: MethodSummary) -> tuple[float, float, str]:
-        mean = s.mean if np.isfinite(s.mean) else -sign * np.inf
-        median = s.median if np.isfinite(s.median) else -sign * np.inf
-        return (sign * mean, sign * median, s.method)
+        mean = sign * s.mean if np.isfinite(s.mean) else np.inf  # methods without scores last
+        median = sign * s.median if np.isfinite(s.median) else np.inf
+        return (mean, median, s.method)
 
     return tuple(s.method for s in sorted(summaries, key=key))
 

@@ -18,7 +18,16 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._core import AgreementResult, as_categories, as_ratings, as_vector, codes_matrix
+from ._core import (
+    AgreementResult,
+    as_categories,
+    as_ratings,
+    as_vector,
+    category_codes,
+    patterns_from_codes,
+    patterns_from_keys,
+    unit_keys,
+)
 from .agreement import (
     _check_level,
     alpha_from_counts,
@@ -80,25 +89,34 @@ def leave_one_out_alpha(
     reason when alpha without that rater is undefined (e.g. only one rater left).
     """
     _check_level(level)
-    codes, cats = codes_matrix(ratings, as_categories(categories))
+    codes, cats = category_codes(ratings, categories)
     n_raters, n_units = codes.shape
     names = _rater_labels(labels, n_raters)
     n_cat = cats.size
-    present = codes >= 0
-    units = np.broadcast_to(np.arange(n_units), codes.shape)
-    flat = np.bincount(units[present] * n_cat + codes[present], minlength=n_units * n_cat)
-    counts = flat.reshape(n_units, n_cat)
-    full = alpha_from_counts(counts, cats, level, n_raters=n_raters, n_units=n_units)
+    keyed = unit_keys(codes, n_cat)
+
+    def alpha_of(drop: int | None) -> AgreementResult:
+        n_left = n_raters - (drop is not None)
+        if keyed is not None:
+            keys, base = keyed
+            if drop is not None:
+                keys = keys - np.append(base ** np.arange(n_cat, dtype=np.int64), 0)[codes[drop]]
+            patterns, freq = patterns_from_keys(keys, base, n_cat)
+        else:
+            kept = codes if drop is None else np.delete(codes, drop, axis=0)
+            patterns, freq = patterns_from_codes(kept, n_cat)
+        return alpha_from_counts(
+            patterns, cats, level, weights=freq, n_raters=n_left, n_units=n_units
+        )
+
+    full = alpha_of(None)
     out = []
     for i in range(n_raters):
-        mine = present[i]
-        reduced = counts.copy()
-        np.subtract.at(reduced, (np.flatnonzero(mine), codes[i, mine]), 1)
-        res = alpha_from_counts(reduced, cats, level, n_raters=n_raters - 1, n_units=n_units)
+        res = alpha_of(i)
         out.append(
             RaterAlpha(
                 rater=names[i],
-                n_ratings=int(mine.sum()),
+                n_ratings=int((codes[i] < n_cat).sum()),
                 alpha_all=full.value,
                 alpha_without=res.value,
                 delta=res.value - full.value,
