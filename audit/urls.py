@@ -1,13 +1,21 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from audit.core.views import home
+
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False), name="home"),
+    path("", home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("audit.datasets.api_urls")),
+    path("api/", include("audit.campaigns.api_urls")),
+    path("api/expert/", include("annotations.api_urls")),
+    path("campaigns/", include("audit.campaigns.urls")),
+    path("rate/", include("annotations.urls")),
     path("", include("audit.datasets.urls")),
 ]

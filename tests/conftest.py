@@ -67,3 +67,41 @@ def table_counts() -> dict[str, int]:
     return {
         m.__name__: m.objects.count() for m in (Dataset, Image, Item, SourcePair, SourcePairImage)
     }
+
+
+@pytest.fixture
+def rated_dataset(tmp_path):
+    """A dataset of 8 source pairs, each with an item from every built-in method, owned by
+    ``owner1``; built through the real import service."""
+    from audit.core.demo import import_demo_dataset
+    from tests.factories import UserFactory
+
+    owner = UserFactory(username="owner1")
+    return import_demo_dataset(folder=tmp_path / "demo", n_pairs=8, seed=5, owner=owner,
+                               name="Demo set")  # fmt: skip
+
+
+@pytest.fixture
+def launched_campaign(rated_dataset):
+    """An active paired campaign: 6 source pairs x 4 methods = 24 items, 3 experts, k=3.
+
+    Returns (campaign, owner, experts). The experts are ``expert_a``..``expert_c``; a fourth
+    user ``outsider`` exists and belongs to no campaign.
+    """
+    from audit.campaigns.services import campaign_create, campaign_launch
+    from tests.factories import UserFactory
+
+    experts = [UserFactory(username=f"expert_{c}") for c in "abc"]
+    UserFactory(username="outsider")
+    owner = rated_dataset.owner
+    campaign = campaign_create(
+        name="Secret name: PMV vs GPT4V",
+        created_by=owner,
+        datasets=[rated_dataset],
+        methods=["native_caption", "llm_reformatted", "mllm_distill", "mllm_reformatted"],
+        n=6,
+        raters_per_item=3,
+        seed=42,
+        experts=experts,
+    )
+    return campaign_launch(campaign=campaign), owner, experts

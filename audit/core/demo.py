@@ -4,6 +4,7 @@ and demo accounts. Later layers add a demo campaign and ratings."""
 import json
 import random
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,15 @@ from audit.datasets.services import dataset_import
 
 DEMO_DATASET = "PubMedVision demo"
 OWNERS_GROUP = "Campaign owners"
+DEMO_CAMPAIGN = "PubMedVision check (demo)"
 OWNER_PERMISSIONS = [
+    "view_campaign",
+    "add_campaign",
+    "change_campaign",
+    "view_criterion",
+    "view_membership",
+    "view_campaignitem",
+    "view_assignment",
     "view_dataset",
     "change_dataset",
     "view_item",
@@ -52,7 +61,7 @@ def owners_group() -> Group:
     group, _ = Group.objects.get_or_create(name=OWNERS_GROUP)
     group.permissions.set(
         Permission.objects.filter(
-            content_type__app_label="datasets", codename__in=OWNER_PERMISSIONS
+            content_type__app_label__in=["datasets", "campaigns"], codename__in=OWNER_PERMISSIONS
         )
     )
     return group
@@ -97,13 +106,12 @@ def _llava_records(pairs: list[dict], method: str, rng: random.Random) -> list[d
     return records
 
 
-def seed_demo(*, n_pairs: int = 120, seed: int = 2024, log=print) -> None:
-    """Create the demo accounts and the demo dataset (idempotent)."""
-    ensure_accounts()
-    if Dataset.objects.filter(name=DEMO_DATASET).exists():
-        log(f"Demo dataset {DEMO_DATASET!r} already present.")
-        return
-    folder = settings.VAR_DIR / "demo-data"
+def import_demo_dataset(
+    *, folder: Path, n_pairs: int, seed: int, owner, name: str = DEMO_DATASET, log=None
+) -> Dataset:
+    """Write a synthetic PubMedVision-like dataset under ``folder`` and import it: for each
+    source pair, an item from every built-in method (mllm_reformatted gives two: alignment and
+    instruction), with procedurally drawn images."""
     shutil.rmtree(folder, ignore_errors=True)
     paths = synthetic.write_pubmedvision(folder, n_pairs, seed=seed)
     pairs = list(synthetic.source_pairs(n_pairs, seed))
@@ -117,15 +125,84 @@ def seed_demo(*, n_pairs: int = 120, seed: int = 2024, log=print) -> None:
         target = folder / f"{method}.json"
         target.write_text(json.dumps(_llava_records(pairs, method, rng)))
         files.append((target, "llava", method))
-    owner = get_user_model().objects.get(username="owner")
     with transaction.atomic():
         for path, fmt, method in files:
             summary = dataset_import(
                 path=path,
-                dataset_name=DEMO_DATASET,
+                dataset_name=name,
                 fmt=fmt,
                 method_key=method,
                 image_sources=[paths["images"]],
                 owner=owner,
             )
-            log(f"  {path.name}: {summary.items_created} items, {summary.images_stored} new images")
+            if log:
+                log(f"  {path.name}: {summary.items_created} items, {summary.images_stored} images")
+    return Dataset.objects.get(name=name)
+
+
+def seed_demo(*, n_pairs: int = 120, seed: int = 2024, log=print) -> None:
+    """Create the demo accounts and the demo dataset (idempotent)."""
+    ensure_accounts()
+    if Dataset.objects.filter(name=DEMO_DATASET).exists():
+        log(f"Demo dataset {DEMO_DATASET!r} already present.")
+        return
+    owner = get_user_model().objects.get(username="owner")
+    dataset = import_demo_dataset(
+        folder=settings.VAR_DIR / "demo-data", n_pairs=n_pairs, seed=seed, owner=owner, log=log
+    )
+    campaign = create_demo_campaign(dataset=dataset, owner=owner, seed=seed)
+    log(f"Demo campaign {campaign.name!r}: {campaign.items.count()} items, some already rated.")
+
+
+# How good each construction method's text is in the simulation: the demo's ratings then show
+# the ordering the PubMedVision paper reported, with rater noise and severity.
+SIMULATED_QUALITY = {
+    "native_caption": 2.6,
+    "llm_reformatted": 3.1,
+    "mllm_distill": 3.3,
+    "mllm_reformatted": 4.1,
+}
+
+
+def create_demo_campaign(*, dataset: Dataset, owner, seed: int, rated_per_expert=(24, 16, 8)):
+    """The PubMedVision-check template over the demo data, launched, with simulated ratings for
+    the first items of each demo expert's queue (the rest is left to rate)."""
+    from annotations.services import rating_submit
+    from audit.campaigns.models import Assignment
+    from audit.campaigns.services import campaign_launch, pubmedvision_check_create
+
+    User = get_user_model()
+    experts = [User.objects.get(username=f"expert{i}") for i in (1, 2, 3)]
+    specialties = ["Radiology", "Pathology", "Dermatology"]
+    campaign = pubmedvision_check_create(
+        name=DEMO_CAMPAIGN,
+        created_by=owner,
+        datasets=[dataset],
+        experts=list(zip(experts, specialties, strict=True)),
+        seed=seed,
+    )
+    campaign = campaign_launch(campaign=campaign)
+    criteria = list(campaign.criteria.all())
+    rng = random.Random(seed)
+    for expert, count, severity in zip(experts, rated_per_expert, (0.0, -0.4, 0.3), strict=True):
+        queue = (
+            Assignment.objects.filter(campaign=campaign, expert=expert)
+            .select_related("campaign_item__method")
+            .order_by("position")[:count]
+        )
+        for assignment in queue:
+            quality = SIMULATED_QUALITY.get(assignment.campaign_item.method.key, 3.0)
+            scores = {
+                c.key: min(c.scale_max, max(c.scale_min, round(rng.gauss(quality + severity, 0.8))))
+                for c in criteria
+            }
+            flags = ["hallucination"] if scores[criteria[0].key] <= 1 else []
+            rating_submit(
+                assignment=assignment,
+                expert=expert,
+                client_id=uuid.UUID(int=rng.getrandbits(128)),
+                scores=scores,
+                flags=flags,
+                active_seconds=rng.uniform(20, 90),
+            )
+    return campaign

@@ -1,0 +1,68 @@
+"""Layer 3: an expert's rating of one assignment — one Score row per criterion, so statistics
+and exports are plain SQL — with flags, comment and a revision history."""
+
+from django.conf import settings
+from django.db import models
+
+from audit.campaigns.models import Assignment, Criterion
+
+FLAGS = {
+    "factual_error": "Factual error",
+    "hallucination": "Hallucination",
+    "image_text_mismatch": "Image-text mismatch",
+    "unsafe_advice": "Unsafe advice",
+    "not_medical_image": "Not a medical image",
+    "image_unreadable": "Image unreadable",
+}
+
+
+class Rating(models.Model):
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="rating")
+    # Made by the expert's browser for each submit: a retried submit is stored once.
+    client_id = models.UUIDField(unique=True)
+    flags = models.JSONField(default=list, blank=True)
+    comment = models.TextField(blank=True)
+    skipped = models.BooleanField(default=False)
+    skip_reason = models.CharField(max_length=500, blank=True)
+    active_seconds = models.FloatField(default=0)
+    revision = models.PositiveIntegerField(default=1)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"rating {self.pk}"
+
+
+class Score(models.Model):
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="scores")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="scores")
+    value = models.SmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rating", "criterion"], name="uniq_score"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.criterion_id}={self.value}"
+
+
+class RatingRevision(models.Model):
+    """The rating as it was before a revision (old scores), who changed it and when."""
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="revisions")
+    revision = models.PositiveIntegerField()
+    scores = models.JSONField(default=dict)
+    flags = models.JSONField(default=list)
+    comment = models.TextField(blank=True)
+    skipped = models.BooleanField(default=False)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["rating", "revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["rating", "revision"], name="uniq_rating_revision")
+        ]

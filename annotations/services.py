@@ -1,0 +1,158 @@
+"""Writes for ratings: submit (idempotent on the client-made id), revise (with history), drafts."""
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotations.models import FLAGS, Rating, RatingRevision, Score
+from audit.campaigns.models import Assignment, Campaign
+
+MAX_COMMENT = 5000
+MAX_ACTIVE_SECONDS_PER_SUBMIT = 4 * 3600
+
+
+def _validate(assignment: Assignment, scores: dict, flags, skipped: bool, skip_reason: str):
+    criteria = list(assignment.campaign.criteria.all())
+    errors = {}
+    if skipped:
+        if not skip_reason.strip():
+            errors["skip_reason"] = "say why you skip this item"
+    else:
+        for criterion in criteria:
+            value = scores.get(criterion.key)
+            if value is None:
+                errors[criterion.key] = f"give a score for {criterion.name}"
+            elif not isinstance(value, int) or isinstance(value, bool) or not (
+                criterion.scale_min <= value <= criterion.scale_max
+            ):
+                errors[criterion.key] = (
+                    f"{criterion.name}: a whole number from {criterion.scale_min} "
+                    f"to {criterion.scale_max}"
+                )
+        unknown = set(scores) - {c.key for c in criteria}
+        if unknown:
+            errors["scores"] = f"unknown criteria: {', '.join(sorted(map(str, unknown)))}"
+    bad_flags = set(flags) - set(FLAGS)
+    if bad_flags:
+        errors["flags"] = f"unknown flags: {', '.join(sorted(map(str, bad_flags)))}"
+    if errors:
+        raise ValidationError(errors)
+    return criteria
+
+
+def _check_can_rate(assignment: Assignment, expert) -> None:
+    if assignment.expert_id != expert.pk:
+        raise ValidationError("this item is not in your queue")
+    if assignment.campaign.status != Campaign.Status.ACTIVE:
+        raise ValidationError(f"the campaign is {assignment.campaign.status}; ratings are closed")
+
+
+def rating_submit(
+    *,
+    assignment: Assignment,
+    expert,
+    client_id: uuid.UUID,
+    scores: dict[str, int],
+    flags: list[str] = (),
+    comment: str = "",
+    active_seconds: float = 0.0,
+    skipped: bool = False,
+    skip_reason: str = "",
+) -> Rating:
+    """Store an expert's rating. A retried submit (same ``client_id``) returns the stored rating
+    unchanged; a submit for an already-rated assignment is a revision."""
+    existing = Rating.objects.filter(client_id=client_id).first()
+    if existing is not None:
+        if existing.assignment_id != assignment.pk:
+            raise ValidationError("this submission id was already used for another item")
+        return existing
+    flags = sorted(set(flags))
+    comment = comment[:MAX_COMMENT]
+    active_seconds = max(0.0, min(float(active_seconds), MAX_ACTIVE_SECONDS_PER_SUBMIT))
+    try:
+        with transaction.atomic():
+            assignment = (
+                Assignment.objects.select_for_update()
+                .select_related("campaign")
+                .get(pk=assignment.pk)
+            )
+            _check_can_rate(assignment, expert)
+            criteria = _validate(assignment, scores, flags, skipped, skip_reason)
+            if hasattr(assignment, "rating"):
+                return _revise(assignment.rating, expert, client_id, criteria, scores, flags,
+                               comment, active_seconds, skipped, skip_reason)  # fmt: skip
+            rating = Rating.objects.create(
+                assignment=assignment,
+                client_id=client_id,
+                flags=flags,
+                comment=comment,
+                skipped=skipped,
+                skip_reason=skip_reason[:500] if skipped else "",
+                active_seconds=active_seconds,
+            )
+            if not skipped:
+                Score.objects.bulk_create(
+                    Score(rating=rating, criterion=c, value=scores[c.key]) for c in criteria
+                )
+            assignment.status = (
+                Assignment.Status.SKIPPED if skipped else Assignment.Status.SUBMITTED
+            )
+            assignment.active_seconds += active_seconds
+            assignment.submitted_at = timezone.now()
+            assignment.draft = {}
+            assignment.save(update_fields=["status", "active_seconds", "submitted_at", "draft"])
+            return rating
+    except IntegrityError:
+        # The same client id raced in from a retry: the first one won; return it.
+        rating = Rating.objects.filter(client_id=client_id).first()
+        if rating is None:
+            raise
+        return rating
+
+
+def _revise(rating, expert, client_id, criteria, scores, flags, comment, active_seconds,
+            skipped, skip_reason) -> Rating:  # fmt: skip
+    old_scores = dict(rating.scores.values_list("criterion__key", "value"))
+    RatingRevision.objects.create(
+        rating=rating,
+        revision=rating.revision,
+        scores=old_scores,
+        flags=rating.flags,
+        comment=rating.comment,
+        skipped=rating.skipped,
+        changed_by=expert,
+    )
+    rating.scores.all().delete()
+    if not skipped:
+        Score.objects.bulk_create(
+            Score(rating=rating, criterion=c, value=scores[c.key]) for c in criteria
+        )
+    rating.client_id = client_id
+    rating.flags, rating.comment = flags, comment
+    rating.skipped, rating.skip_reason = skipped, (skip_reason[:500] if skipped else "")
+    rating.active_seconds += active_seconds
+    rating.revision += 1
+    rating.save()
+    assignment = rating.assignment
+    assignment.status = Assignment.Status.SKIPPED if skipped else Assignment.Status.SUBMITTED
+    assignment.active_seconds += active_seconds
+    assignment.save(update_fields=["status", "active_seconds"])
+    return rating
+
+
+def draft_save(*, assignment: Assignment, expert, draft: dict) -> None:
+    """Keep the expert's unfinished input so a reload or a lost connection restores it."""
+    if assignment.expert_id != expert.pk:
+        raise ValidationError("this item is not in your queue")
+    if len(str(draft)) > 20_000:
+        raise ValidationError("draft too large")
+    now = timezone.now()
+    Assignment.objects.filter(pk=assignment.pk, status=Assignment.Status.PENDING).update(
+        draft=draft, draft_updated_at=now
+    )
+    if assignment.first_shown_at is None:
+        Assignment.objects.filter(pk=assignment.pk, first_shown_at__isnull=True).update(
+            first_shown_at=now
+        )

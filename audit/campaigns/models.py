@@ -1,0 +1,157 @@
+"""Layer 2: audit campaigns — criteria, members, the sampled items and each expert's queue."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from audit.datasets.models import Dataset, Item, Method, SourcePair
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        ACTIVE = "active"
+        PAUSED = "paused"
+        CLOSED = "closed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200, help_text="Seen by owners only.")
+    expert_title = models.CharField(
+        max_length=200,
+        default="Quality audit",
+        help_text="What experts see instead of the name, which may reveal methods or datasets.",
+    )
+    guidelines = models.TextField(blank=True, help_text="Markdown, shown to experts.")
+    datasets = models.ManyToManyField(Dataset, related_name="campaigns")
+    # Sampling design (see audit.campaigns.sampling.Design): kind, methods, n, strata,
+    # allocation, repeat_share, gold_item_ids.
+    design = models.JSONField(default=dict)
+    raters_per_item = models.PositiveSmallIntegerField(default=3)
+    seed = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    deadline = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Criterion(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="criteria")
+    key = models.SlugField(max_length=64)
+    name = models.CharField(max_length=100)
+    question = models.TextField(blank=True)
+    scale_min = models.SmallIntegerField(default=1)
+    scale_max = models.SmallIntegerField(default=5)
+    anchors = models.JSONField(default=dict, blank=True, help_text='{"5": "complete accuracy"}')
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["campaign", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "key"], name="uniq_campaign_criterion"),
+            models.CheckConstraint(
+                condition=models.Q(scale_min__lt=models.F("scale_max")), name="criterion_scale"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def scale(self) -> list[int]:
+        return list(range(self.scale_min, self.scale_max + 1))
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        EXPERT = "expert"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="campaign_memberships"
+    )
+    role = models.CharField(max_length=8, choices=Role.choices)
+    specialty = models.CharField(max_length=120, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "user", "role"], name="uniq_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.campaign}"
+
+
+class CampaignItem(models.Model):
+    """A sampled item, with what is needed to weight estimates (stratum, inclusion probability)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    source_pair = models.ForeignKey(SourcePair, on_delete=models.PROTECT, related_name="+")
+    method = models.ForeignKey(Method, on_delete=models.PROTECT, related_name="+")
+    stratum = models.JSONField(default=list, blank=True)
+    inclusion_probability = models.FloatField(default=1.0)
+    is_gold = models.BooleanField(default=False)
+    gold_scores = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "item"], name="uniq_campaign_item")
+        ]
+
+    def __str__(self) -> str:
+        return f"campaign item {self.pk}"
+
+
+class Assignment(models.Model):
+    """One expert x one campaign item, at ``position`` in that expert's queue."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUBMITTED = "submitted"
+        SKIPPED = "skipped"
+
+    # What an expert's URLs carry: random, so it reveals neither the item nor the order.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
+    campaign_item = models.ForeignKey(
+        CampaignItem, on_delete=models.CASCADE, related_name="assignments"
+    )
+    expert = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    position = models.PositiveIntegerField()
+    is_repeat = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    active_seconds = models.FloatField(default=0)
+    draft = models.JSONField(default=dict, blank=True)
+    draft_updated_at = models.DateTimeField(null=True, blank=True)
+    first_shown_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["campaign", "expert", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign_item", "expert", "is_repeat"], name="uniq_assignment"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["expert", "campaign", "status", "position"], name="queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"assignment {self.pk}"

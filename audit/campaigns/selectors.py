@@ -1,0 +1,135 @@
+"""Reads for campaigns, permission-aware: owners see their campaigns; experts see only their own
+memberships and assignments."""
+
+import statistics
+from collections import defaultdict
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from audit.campaigns.models import Assignment, Campaign
+
+
+def campaigns_owned_by(user) -> QuerySet[Campaign]:
+    if not user.is_authenticated:
+        return Campaign.objects.none()
+    if user.is_staff:
+        return Campaign.objects.all()
+    return Campaign.objects.filter(memberships__user=user, memberships__role="owner").distinct()
+
+
+def campaigns_for_expert(user) -> QuerySet[Campaign]:
+    """Campaigns the user rates in (active membership), with their own done/left counts."""
+    if not user.is_authenticated:
+        return Campaign.objects.none()
+    mine = Q(assignments__expert=user)
+    return (
+        Campaign.objects.filter(
+            memberships__user=user, memberships__role="expert", memberships__active=True
+        )
+        .exclude(status=Campaign.Status.DRAFT)
+        .annotate(
+            done=Count("assignments", filter=mine & ~Q(assignments__status="pending")),
+            left=Count("assignments", filter=mine & Q(assignments__status="pending")),
+        )
+        .order_by("-launched_at")
+    )
+
+
+def expert_campaign_or_404(user, public_id) -> Campaign:
+    campaign = campaigns_for_expert(user).filter(public_id=public_id).first()
+    if campaign is None:
+        raise Http404("No such campaign.")
+    return campaign
+
+
+def next_assignment(*, campaign: Campaign, expert) -> Assignment | None:
+    return (
+        Assignment.objects.filter(campaign=campaign, expert=expert, status="pending")
+        .order_by("position")
+        .first()
+    )
+
+
+def expert_assignment_or_404(*, campaign: Campaign, expert, public_id) -> Assignment:
+    try:
+        return Assignment.objects.select_related("campaign_item__item").get(
+            campaign=campaign, expert=expert, public_id=public_id
+        )
+    except (Assignment.DoesNotExist, ValueError):
+        raise Http404("No such item.") from None
+
+
+def campaign_progress(campaign: Campaign) -> dict:
+    """Counts and median active time per item, by expert, by method and by stratum."""
+    rows = Assignment.objects.filter(campaign=campaign).values_list(
+        "expert__username", "campaign_item__method__key", "campaign_item__stratum", "status",
+        "active_seconds",
+    )  # fmt: skip
+    groups: dict[str, dict] = {"expert": defaultdict(list), "method": defaultdict(list),
+                               "stratum": defaultdict(list)}  # fmt: skip
+    for expert, method, stratum, status, seconds in rows:
+        for key, value in (("expert", expert), ("method", method),
+                           ("stratum", " / ".join(stratum) or "all")):  # fmt: skip
+            groups[key][value].append((status, seconds))
+
+    def summary(entries):
+        done = [s for status, s in entries if status != "pending"]
+        return {
+            "total": len(entries),
+            "done": len(done),
+            "pending": len(entries) - len(done),
+            "median_active_seconds": round(statistics.median(done), 1) if done else None,
+        }
+
+    return {
+        key: {name: summary(entries) for name, entries in sorted(values.items())}
+        for key, values in groups.items()
+    }
+
+
+def can_create_campaigns(user) -> bool:
+    return user.is_authenticated and (user.is_staff or user.has_perm("campaigns.add_campaign"))
+
+
+def owned_campaign_or_404(user, public_id) -> Campaign:
+    """The campaign if ``user`` owns it (or is staff); otherwise 404, whether it exists or not."""
+    campaign = campaigns_owned_by(user).filter(public_id=public_id).first()
+    if campaign is None:
+        raise Http404("No such campaign.")
+    return campaign
+
+
+def campaigns_owned_with_counts(user) -> QuerySet[Campaign]:
+    """The user's campaigns with ``total`` and ``done`` assignment counts, newest first."""
+    return (
+        Campaign.objects.filter(pk__in=campaigns_owned_by(user).values("pk"))
+        .annotate(
+            total=Count("assignments"),
+            done=Count("assignments", filter=~Q(assignments__status="pending")),
+        )
+        .order_by("-created_at", "-pk")
+    )
+
+
+def campaign_experts(campaign: Campaign) -> list:
+    """The campaign's active expert memberships, with their users, by username."""
+    return list(
+        campaign.memberships.filter(role="expert", active=True)
+        .select_related("user")
+        .order_by("user__username")
+    )
+
+
+def campaign_counts(campaign: Campaign) -> dict:
+    """Overall numbers: sampled items, assignments (total, done, pending), active experts."""
+    counts = Assignment.objects.filter(campaign=campaign).aggregate(
+        total=Count("pk"), done=Count("pk", filter=~Q(status="pending"))
+    )
+    return {
+        "items": campaign.items.count(),
+        "total": counts["total"],
+        "done": counts["done"],
+        "pending": counts["total"] - counts["done"],
+        "experts": campaign.memberships.filter(role="expert", active=True).count(),
+    }

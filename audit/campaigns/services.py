@@ -1,0 +1,408 @@
+"""Writes for campaigns: create, dry run, launch (sample + assign), pause/resume/close, experts.
+
+Sampling and assignment are pure functions (sampling.py, assignment.py); this module loads
+rows ordered by primary key, calls them, and writes the result in one transaction.
+"""
+
+import random
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from audit.campaigns import assignment as assigning
+from audit.campaigns import sampling
+from audit.campaigns.criteria import DEFAULT_CRITERIA
+from audit.campaigns.models import Assignment, Campaign, CampaignItem, Criterion, Membership
+from audit.datasets.models import Dataset, Item, Method
+
+User = get_user_model()
+
+
+def _check_criteria(criteria: Sequence[dict]) -> None:
+    keys = [c.get("key") for c in criteria]
+    if not criteria:
+        raise ValidationError("a campaign needs at least one criterion")
+    if len(set(keys)) != len(keys) or not all(keys):
+        raise ValidationError("criterion keys must be present and unique")
+    for c in criteria:
+        low, high = c.get("scale_min", 1), c.get("scale_max", 5)
+        if not (isinstance(low, int) and isinstance(high, int) and low < high <= low + 20):
+            raise ValidationError(f"criterion {c['key']!r}: scale must be integers, min < max")
+
+
+def campaign_create(
+    *,
+    name: str,
+    created_by,
+    datasets: Iterable[Dataset],
+    methods: Sequence[str],
+    n: int,
+    kind: str = "paired",
+    strata: Sequence[str] = (),
+    allocation: str = "proportional",
+    raters_per_item: int = 3,
+    seed: int | None = None,
+    guidelines: str = "",
+    expert_title: str = "Quality audit",
+    criteria: Sequence[dict] | None = None,
+    experts: Iterable[tuple] = (),
+    deadline: datetime | None = None,
+    repeat_share: float = 0.0,
+    gold_scores: dict[int, dict[str, int]] | None = None,
+) -> Campaign:
+    """A draft campaign. ``experts`` are users or (user, specialty) pairs; ``gold_scores`` maps
+    item ids to reference scores per criterion key."""
+    criteria = list(criteria or DEFAULT_CRITERIA)
+    _check_criteria(criteria)
+    unknown = set(methods) - set(
+        Method.objects.filter(key__in=methods).values_list("key", flat=True)
+    )
+    if unknown:
+        raise ValidationError(f"unknown methods: {', '.join(sorted(unknown))}")
+    design = {
+        "kind": kind,
+        "methods": list(methods),
+        "n": n,
+        "strata": list(strata),
+        "allocation": allocation,
+        "repeat_share": repeat_share,
+        "gold_scores": {str(k): v for k, v in (gold_scores or {}).items()},
+    }
+    seed = random.SystemRandom().randrange(2**31) if seed is None else seed
+    _design(design, seed)  # validate now, not at launch
+    if raters_per_item < 1:
+        raise ValidationError("raters per item must be at least 1")
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            name=name,
+            expert_title=expert_title,
+            guidelines=guidelines,
+            design=design,
+            raters_per_item=raters_per_item,
+            seed=seed,
+            deadline=deadline,
+            created_by=created_by,
+        )
+        campaign.datasets.set(datasets)
+        Criterion.objects.bulk_create(
+            Criterion(
+                campaign=campaign,
+                key=c["key"],
+                name=c["name"],
+                question=c.get("question", ""),
+                scale_min=c.get("scale_min", 1),
+                scale_max=c.get("scale_max", 5),
+                anchors=c.get("anchors", {}),
+                position=i,
+            )
+            for i, c in enumerate(criteria)
+        )
+        if created_by is not None:
+            Membership.objects.create(campaign=campaign, user=created_by, role="owner")
+        for expert in experts:
+            user, specialty = expert if isinstance(expert, tuple) else (expert, "")
+            Membership.objects.create(
+                campaign=campaign, user=user, role="expert", specialty=specialty
+            )
+    return campaign
+
+
+def pubmedvision_check_create(*, name: str, created_by, datasets, experts, seed: int = 2024):
+    """The PubMedVision expert check as a template: 90 source pairs x 4 methods, 3 experts."""
+    return campaign_create(
+        name=name,
+        created_by=created_by,
+        datasets=datasets,
+        methods=["native_caption", "llm_reformatted", "mllm_distill", "mllm_reformatted"],
+        n=90,
+        kind="paired",
+        raters_per_item=3,
+        seed=seed,
+        experts=experts,
+        guidelines=PUBMEDVISION_GUIDELINES,
+    )
+
+
+PUBMEDVISION_GUIDELINES = """\
+Rate each item on the four criteria, 1 (worst) to 5 (best), judging the text **against the
+image**. You do not know how the text was made; please do not guess.
+
+* **Accuracy** — is every statement supported by the image?
+* **Relevance** — does it stay with the image's key medical features?
+* **Completeness** — are the key features all there?
+* **Usefulness** — would it help a clinician decide?
+
+Flag factual errors, hallucinations and unsafe advice even when the scores already say so.
+Skip an item only when you cannot judge it, and say why.
+"""
+
+
+def _design(design: dict, seed: int) -> sampling.Design:
+    try:
+        return sampling.Design(
+            kind=design["kind"],
+            methods=tuple(design["methods"]),
+            n=int(design["n"]),
+            strata=tuple(design.get("strata", ())),
+            allocation=design.get("allocation", "proportional"),
+            seed=seed,
+            repeat_share=float(design.get("repeat_share", 0.0)),
+            gold_item_ids=tuple(sorted(int(k) for k in design.get("gold_scores", {}))),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationError(f"invalid design: {exc}") from None
+
+
+def campaign_candidates(campaign: Campaign) -> list[sampling.Candidate]:
+    rows = (
+        Item.objects.filter(
+            dataset__in=campaign.datasets.all(), method__key__in=campaign.design["methods"]
+        )
+        .order_by("pk")
+        .values_list("pk", "source_pair_id", "method__key", "modality", "body_part")
+    )
+    return [sampling.Candidate(*row) for row in rows]
+
+
+def campaign_dry_run(campaign: Campaign) -> sampling.Sample:
+    """The sample the campaign would draw at launch, without writing anything."""
+    try:
+        return sampling.draw_sample(
+            campaign_candidates(campaign), _design(campaign.design, campaign.seed)
+        )
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def _expert_ids(campaign: Campaign) -> list[int]:
+    return sorted(
+        campaign.memberships.filter(role="expert", active=True).values_list("user_id", flat=True)
+    )
+
+
+def campaign_launch(*, campaign: Campaign) -> Campaign:
+    """Draw the sample, record it, and give every item to k distinct experts."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status != Campaign.Status.DRAFT:
+            raise ValidationError(
+                f"only a draft campaign can be launched (it is {campaign.status})"
+            )
+        experts = _expert_ids(campaign)
+        if len(experts) < campaign.raters_per_item:
+            raise ValidationError(
+                f"{campaign.raters_per_item} raters per item need at least as many experts; "
+                f"the campaign has {len(experts)}"
+            )
+        sample = campaign_dry_run(campaign)
+        if not sample.items:
+            raise ValidationError("the sample is empty")
+        methods = dict(Method.objects.values_list("key", "pk"))
+        gold = campaign.design.get("gold_scores", {})
+        created = CampaignItem.objects.bulk_create(
+            CampaignItem(
+                campaign=campaign,
+                item_id=s.item_id,
+                source_pair_id=s.source_pair_id,
+                method_id=methods[s.method],
+                stratum=list(s.stratum),
+                inclusion_probability=s.inclusion_probability,
+                is_gold=s.is_gold,
+                gold_scores=gold.get(str(s.item_id), {}),
+            )
+            for s in sample.items
+        )
+        refs = [
+            assigning.CampaignItemRef(ci.pk, ci.source_pair_id, s.method)
+            for ci, s in zip(created, sample.items, strict=True)
+        ]
+        slots = assigning.assign(
+            refs,
+            experts,
+            campaign.raters_per_item,
+            campaign.seed,
+            float(campaign.design.get("repeat_share", 0.0)),
+        )
+        Assignment.objects.bulk_create(
+            Assignment(
+                campaign=campaign,
+                campaign_item_id=slot.campaign_item_id,
+                expert_id=slot.expert_id,
+                position=slot.position,
+                is_repeat=slot.is_repeat,
+            )
+            for slot in slots
+        )
+        campaign.status = Campaign.Status.ACTIVE
+        campaign.launched_at = timezone.now()
+        campaign.design = {**campaign.design, "makeup": sample.makeup,
+                           "warnings": list(sample.warnings)}  # fmt: skip
+        campaign.save(update_fields=["status", "launched_at", "design"])
+    return campaign
+
+
+_TRANSITIONS = {
+    "pause": ({Campaign.Status.ACTIVE}, Campaign.Status.PAUSED),
+    "resume": ({Campaign.Status.PAUSED}, Campaign.Status.ACTIVE),
+    "close": ({Campaign.Status.ACTIVE, Campaign.Status.PAUSED}, Campaign.Status.CLOSED),
+}
+
+
+def campaign_transition(*, campaign: Campaign, action: str) -> Campaign:
+    """Pause, resume or close a campaign."""
+    if action not in _TRANSITIONS:
+        raise ValidationError(f"unknown action {action!r}")
+    allowed, target = _TRANSITIONS[action]
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status not in allowed:
+            raise ValidationError(f"cannot {action} a campaign that is {campaign.status}")
+        campaign.status = target
+        fields = ["status"]
+        if target == Campaign.Status.CLOSED:
+            campaign.closed_at = timezone.now()
+            fields.append("closed_at")
+        campaign.save(update_fields=fields)
+    return campaign
+
+
+def campaign_set_experts(*, campaign: Campaign, experts: Iterable[tuple]) -> list[tuple]:
+    """Make ``experts`` (users or (user, specialty)) the campaign's experts. On a launched
+    campaign, pending work is redistributed; submitted ratings are never touched. Returns the
+    moves made: (campaign item id, from expert id, to expert id)."""
+    wanted = {}
+    for expert in experts:
+        user, specialty = expert if isinstance(expert, tuple) else (expert, "")
+        wanted[user.pk] = specialty
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status == Campaign.Status.CLOSED:
+            raise ValidationError("a closed campaign's experts cannot change")
+        if campaign.status != Campaign.Status.DRAFT and len(wanted) < campaign.raters_per_item:
+            raise ValidationError(f"at least {campaign.raters_per_item} experts are needed")
+        for membership in campaign.memberships.filter(role="expert"):
+            keep = membership.user_id in wanted
+            if membership.active != keep or (
+                keep and membership.specialty != wanted[membership.user_id]
+            ):
+                membership.active = keep
+                membership.specialty = wanted.get(membership.user_id, membership.specialty)
+                membership.save(update_fields=["active", "specialty"])
+        existing = set(campaign.memberships.filter(role="expert").values_list("user_id", flat=True))
+        Membership.objects.bulk_create(
+            Membership(campaign=campaign, user_id=uid, role="expert", specialty=spec)
+            for uid, spec in wanted.items()
+            if uid not in existing
+        )
+        if campaign.status == Campaign.Status.DRAFT:
+            return []
+        return _redistribute(campaign, sorted(wanted))
+
+
+def _redistribute(campaign: Campaign, experts: list[int]) -> list[tuple]:
+    rows = (
+        Assignment.objects.filter(campaign=campaign, is_repeat=False)
+        .order_by("pk")
+        .values_list(
+            "expert_id",
+            "campaign_item_id",
+            "campaign_item__source_pair_id",
+            "campaign_item__method__key",
+            "status",
+        )  # fmt: skip
+    )
+    slots = [
+        assigning.ExistingSlot(e, ci, sp, m, status != Assignment.Status.PENDING)
+        for e, ci, sp, m, status in rows
+    ]
+    moves = assigning.rebalance(slots, experts, campaign.raters_per_item, campaign.seed)
+    next_position = dict(
+        Assignment.objects.filter(campaign=campaign)
+        .values("expert_id")
+        .annotate(last=Max("position"))
+        .values_list("expert_id", "last")
+    )
+    for campaign_item_id, from_expert, to_expert in moves:
+        position = next_position.get(to_expert, -1) + 1
+        next_position[to_expert] = position
+        Assignment.objects.filter(
+            campaign=campaign,
+            campaign_item_id=campaign_item_id,
+            expert_id=from_expert,
+            status=Assignment.Status.PENDING,
+        ).update(expert_id=to_expert, position=position, draft={}, active_seconds=0)
+    # Repeats of moved work follow their originals' expert no longer: drop pending ones.
+    Assignment.objects.filter(
+        campaign=campaign, is_repeat=True, status=Assignment.Status.PENDING
+    ).exclude(expert_id__in=experts).delete()
+    return moves
+
+
+_UPDATABLE = {"name", "expert_title", "guidelines", "raters_per_item", "seed", "deadline"}
+_DESIGN_FIELDS = {"kind", "methods", "n", "strata", "allocation", "repeat_share"}
+
+
+def campaign_update(*, campaign: Campaign, **changes) -> Campaign:
+    """Change a draft campaign. Takes campaign_create's arguments (except ``created_by`` and
+    ``gold_scores``); what is not given stays as it is. Launched campaigns cannot change."""
+    unknown = set(changes) - _UPDATABLE - _DESIGN_FIELDS - {"datasets", "criteria", "experts"}
+    if unknown:
+        raise ValidationError(f"cannot update {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status != Campaign.Status.DRAFT:
+            raise ValidationError(f"only a draft campaign can be changed (it is {campaign.status})")
+        design = dict(campaign.design)
+        for key in _DESIGN_FIELDS & set(changes):
+            value = changes[key]
+            design[key] = list(value) if key in ("methods", "strata") else value
+        if "methods" in changes:
+            methods = set(design["methods"])
+            known = set(Method.objects.filter(key__in=methods).values_list("key", flat=True))
+            if methods - known:
+                raise ValidationError(f"unknown methods: {', '.join(sorted(methods - known))}")
+        if changes.get("seed", campaign.seed) is None:
+            changes["seed"] = random.SystemRandom().randrange(2**31)
+        for key in _UPDATABLE & set(changes):
+            setattr(campaign, key, changes[key])
+        if campaign.raters_per_item < 1:
+            raise ValidationError("raters per item must be at least 1")
+        _design(design, campaign.seed)
+        campaign.design = design
+        campaign.save()
+        if "datasets" in changes:
+            campaign.datasets.set(changes["datasets"])
+        if changes.get("criteria") is not None:
+            criteria = list(changes["criteria"])
+            _check_criteria(criteria)
+            campaign.criteria.all().delete()
+            Criterion.objects.bulk_create(
+                Criterion(
+                    campaign=campaign,
+                    key=c["key"],
+                    name=c["name"],
+                    question=c.get("question", ""),
+                    scale_min=c.get("scale_min", 1),
+                    scale_max=c.get("scale_max", 5),
+                    anchors=c.get("anchors", {}),
+                    position=i,
+                )
+                for i, c in enumerate(criteria)
+            )
+        if changes.get("experts") is not None:
+            campaign_set_experts(campaign=campaign, experts=changes["experts"])
+    return campaign
+
+
+def campaign_delete(*, campaign: Campaign) -> None:
+    """Delete a draft campaign; a launched one is closed, never deleted (its ratings stay)."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status != Campaign.Status.DRAFT:
+            raise ValidationError("only a draft campaign can be deleted; close it instead")
+        campaign.delete()
