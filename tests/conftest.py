@@ -9,6 +9,16 @@ from PIL import Image as PILImage
 from audit.datasets import synthetic
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Remove this run's broker folder (its name carries the process id)."""
+    import os
+    import shutil
+
+    folder = os.environ.get("AUDIT_BROKER_DIR", "")
+    if f"broker-{os.getpid()}" in folder:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path):
     """Each test gets its own image store and upload folder."""

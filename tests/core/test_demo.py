@@ -2,7 +2,9 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from audit.core.demo import DEMO_ACCOUNTS, DEMO_DATASET
+from annotations.models import Rating, Score
+from audit.campaigns.models import Campaign
+from audit.core.demo import DEMO_ACCOUNTS, DEMO_CAMPAIGN, DEMO_DATASET
 from audit.datasets.models import Dataset, Method, SourcePair
 
 pytestmark = pytest.mark.django_db
@@ -23,5 +25,13 @@ def test_seed_demo_makes_accounts_and_a_dataset_with_every_method(settings, tmp_
         assert set(pair.items.values_list("method__key", flat=True)) == builtin
         assert pair.caption
         assert all(link.image_id for link in pair.images.all())
+    campaign = Campaign.objects.get(name=DEMO_CAMPAIGN)
+    assert campaign.status == "active"
+    assert campaign.memberships.filter(role="expert").count() == 3
+    assert campaign.items.count() == 4 * 4  # all 4 eligible source pairs x 4 methods
+    rated = Rating.objects.filter(assignment__campaign=campaign)
+    assert 0 < rated.count() < campaign.assignments.count()  # some rated, some left to rate
+    assert Score.objects.filter(rating__in=rated).count() == rated.count() * 4
     call_command("seed_demo", "--pairs", "4")  # a second run changes nothing
     assert dataset.items.count() == 4 * 5
+    assert Campaign.objects.count() == 1
