@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "audit.datasets",
     "audit.campaigns",
     "annotations",
+    "audit.reports",
 ]
 
 MIDDLEWARE = [
@@ -168,7 +169,13 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE_DEFAULT", default="default")
 CELERY_QUEUE_IO = env.str("CELERY_QUEUE_IO", default="io")
 CELERY_QUEUE_ANALYSIS = env.str("CELERY_QUEUE_ANALYSIS", default="analysis")
 CELERY_QUEUE_GPU = env.str("CELERY_QUEUE_GPU", default="gpu")
-CELERY_TASK_ROUTES = {"audit.datasets.tasks.*": {"queue": CELERY_QUEUE_IO}}
+CELERY_TASK_ROUTES = {
+    "datasets.*": {"queue": CELERY_QUEUE_IO},
+    "reports.analysis.*": {"queue": CELERY_QUEUE_ANALYSIS},
+}
+# Seconds to wait after a rating before recomputing a campaign's analysis (debounce).
+ANALYSIS_DEBOUNCE_SECONDS = env.int("AUDIT_ANALYSIS_DEBOUNCE_SECONDS", default=30)
+ANALYSIS_BOOTSTRAP_REPLICATES = env.int("AUDIT_ANALYSIS_BOOTSTRAP_REPLICATES", default=1000)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -15,7 +15,9 @@ urlpatterns = [
     path("api/", include("audit.datasets.api_urls")),
     path("api/", include("audit.campaigns.api_urls")),
     path("api/expert/", include("annotations.api_urls")),
+    path("api/", include("audit.reports.api_urls")),
     path("campaigns/", include("audit.campaigns.urls")),
+    path("reports/", include("audit.reports.urls")),
     path("rate/", include("annotations.urls")),
     path("", include("audit.datasets.urls")),
 ]
