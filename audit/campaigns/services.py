@@ -330,13 +330,17 @@ def _redistribute(campaign: Campaign, experts: list[int]) -> list[tuple]:
     for campaign_item_id, from_expert, to_expert in moves:
         position = next_position.get(to_expert, -1) + 1
         next_position[to_expert] = position
-        Assignment.objects.filter(
+        pending = Assignment.objects.filter(
             campaign=campaign,
             campaign_item_id=campaign_item_id,
             expert_id=from_expert,
             status=Assignment.Status.PENDING,
-        ).update(expert_id=to_expert, position=position, draft={}, active_seconds=0)
-    # Repeats of moved work follow their originals' expert no longer: drop pending ones.
+        )
+        pending.filter(is_repeat=False).update(
+            expert_id=to_expert, position=position, draft={}, active_seconds=0
+        )
+        # A repeat measures one expert against themselves: it does not follow moved work.
+        pending.filter(is_repeat=True).delete()
     Assignment.objects.filter(
         campaign=campaign, is_repeat=True, status=Assignment.Status.PENDING
     ).exclude(expert_id__in=experts).delete()
