@@ -5,7 +5,9 @@ from django.shortcuts import redirect
 @login_required
 def home(request):
     """Owners and staff go to their campaigns, experts to their queue."""
+    from audit.campaigns.selectors import can_create_campaigns
+
     user = request.user
-    if user.is_staff or user.campaign_memberships.filter(role="owner").exists():
+    if can_create_campaigns(user) or user.campaign_memberships.filter(role="owner").exists():
         return redirect("campaigns:list")
     return redirect("annotations:queue")

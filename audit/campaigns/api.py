@@ -1,0 +1,212 @@
+"""REST API for campaign owners: CRUD on drafts, dry run, launch, pause/resume/close, progress
+and experts. Thin: every write is a service call; a service's ValidationError becomes a 400.
+
+Only owners (and staff) see a campaign; to anyone else it does not exist (404).
+"""
+
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from audit.campaigns import selectors, services
+from audit.campaigns.models import Membership
+from audit.campaigns.serializers import (
+    CampaignSerializer,
+    DryRunSerializer,
+    ExpertListSerializer,
+    ExpertSerializer,
+    ExpertsResultSerializer,
+    ProgressSerializer,
+)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+BAD_REQUEST = OpenApiResponse(ErrorSerializer, description="The service refused (reason given).")
+
+
+@contextmanager
+def service_errors():
+    """A service's ValidationError as a 400 with its message."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        raise ValidationError({"detail": " ".join(exc.messages)}) from None
+
+
+class CanCreateCampaigns(permissions.BasePermission):
+    message = "Creating campaigns needs the campaigns.add_campaign permission."
+
+    def has_permission(self, request, view):
+        return view.action != "create" or selectors.can_create_campaigns(request.user)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Create a draft campaign", responses={201: CampaignSerializer, 400: BAD_REQUEST}
+    ),
+    update=extend_schema(
+        summary="Change a draft campaign", responses={200: CampaignSerializer, 400: BAD_REQUEST}
+    ),
+    partial_update=extend_schema(
+        summary="Change part of a draft campaign",
+        responses={200: CampaignSerializer, 400: BAD_REQUEST},
+    ),
+    destroy=extend_schema(
+        summary="Delete a draft campaign", responses={204: None, 400: BAD_REQUEST}
+    ),
+)
+class CampaignViewSet(viewsets.ModelViewSet):
+    serializer_class = CampaignSerializer
+    permission_classes = [permissions.IsAuthenticated, CanCreateCampaigns]
+    lookup_field = "public_id"
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+
+    def get_queryset(self):
+        experts = Prefetch(
+            "memberships",
+            queryset=Membership.objects.filter(role="expert", active=True)
+            .select_related("user")
+            .order_by("user__username"),
+            to_attr="expert_memberships",
+        )
+        return selectors.campaigns_owned_with_counts(self.request.user).prefetch_related(
+            "datasets", "criteria", experts
+        )
+
+    def _campaign_data(self, campaign, code=status.HTTP_200_OK) -> Response:
+        campaign = self.get_queryset().get(pk=campaign.pk)
+        return Response(self.get_serializer(campaign).data, status=code)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            campaign = services.campaign_create(
+                created_by=request.user, **serializer.service_kwargs()
+            )
+        return self._campaign_data(campaign, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        serializer = self.get_serializer(
+            campaign, data=request.data, partial=kwargs.get("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        with service_errors():
+            services.campaign_update(campaign=campaign, **serializer.service_kwargs())
+        return self._campaign_data(campaign)
+
+    def destroy(self, request, *args, **kwargs):
+        campaign = self.get_object()
+        with service_errors():
+            services.campaign_delete(campaign=campaign)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="The sample the campaign would draw at launch (writes nothing)",
+        responses={200: DryRunSerializer, 400: BAD_REQUEST},
+    )
+    @action(detail=True, methods=["get"], url_path="dry-run")
+    def dry_run(self, request, public_id=None):
+        campaign = self.get_object()
+        with service_errors():
+            sample = services.campaign_dry_run(campaign)
+        return Response(
+            {"size": len(sample.items), "makeup": sample.makeup, "warnings": list(sample.warnings)}
+        )
+
+    def _lifecycle(self, do) -> Response:
+        campaign = self.get_object()
+        with service_errors():
+            campaign = do(campaign)
+        return self._campaign_data(campaign)
+
+    @extend_schema(
+        summary="Draw the sample and assign it to the experts",
+        request=None,
+        responses={200: CampaignSerializer, 400: BAD_REQUEST},
+    )
+    @action(detail=True, methods=["post"])
+    def launch(self, request, public_id=None):
+        return self._lifecycle(lambda c: services.campaign_launch(campaign=c))
+
+    @extend_schema(
+        summary="Pause an active campaign",
+        request=None,
+        responses={200: CampaignSerializer, 400: BAD_REQUEST},
+    )
+    @action(detail=True, methods=["post"])
+    def pause(self, request, public_id=None):
+        return self._lifecycle(lambda c: services.campaign_transition(campaign=c, action="pause"))
+
+    @extend_schema(
+        summary="Resume a paused campaign",
+        request=None,
+        responses={200: CampaignSerializer, 400: BAD_REQUEST},
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request, public_id=None):
+        return self._lifecycle(lambda c: services.campaign_transition(campaign=c, action="resume"))
+
+    @extend_schema(
+        summary="Close a campaign for good",
+        request=None,
+        responses={200: CampaignSerializer, 400: BAD_REQUEST},
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, public_id=None):
+        return self._lifecycle(lambda c: services.campaign_transition(campaign=c, action="close"))
+
+    @extend_schema(
+        summary="Counts and median active seconds per item, by expert, method and stratum",
+        responses={200: ProgressSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def progress(self, request, public_id=None):
+        campaign = self.get_object()
+        progress = selectors.campaign_progress(campaign)
+        return Response(
+            {
+                **selectors.campaign_counts(campaign),
+                "by_expert": progress["expert"],
+                "by_method": progress["method"],
+                "by_stratum": progress["stratum"],
+            }
+        )
+
+    @extend_schema(
+        summary="Set the campaign's experts; pending work is redistributed",
+        description="A list of experts, each by username or id, with an optional specialty. "
+        "Experts left out are deactivated; what they submitted stays. Answers how many pending "
+        "items moved.",
+        request=ExpertSerializer(many=True),
+        responses={200: ExpertsResultSerializer, 400: BAD_REQUEST},
+    )
+    @action(detail=True, methods=["put"])
+    def experts(self, request, public_id=None):
+        campaign = self.get_object()
+        data = request.data
+        if isinstance(data, dict) and "experts" in data:
+            data = data["experts"]
+        experts = ExpertListSerializer(data=data)
+        experts.is_valid(raise_exception=True)
+        with service_errors():
+            moves = services.campaign_set_experts(campaign=campaign, experts=experts.validated_data)
+        return Response(
+            {
+                "moves": len(moves),
+                "experts": [
+                    ExpertSerializer().to_representation(m)
+                    for m in selectors.campaign_experts(campaign)
+                ],
+            }
+        )

@@ -1,0 +1,323 @@
+"""Forms of the owner's pages. They parse and validate input; the services do the work."""
+
+import json
+import re
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from audit.campaigns.criteria import DEFAULT_CRITERIA
+from audit.campaigns.models import Campaign
+from audit.campaigns.services import PUBMEDVISION_GUIDELINES
+from audit.datasets.models import Method
+from audit.datasets.selectors import datasets_visible_to
+
+User = get_user_model()
+
+PUBMEDVISION_METHODS = ["native_caption", "llm_reformatted", "mllm_distill", "mllm_reformatted"]
+STRATA_CHOICES = [("modality", "Modality"), ("body_part", "Body part")]
+KIND_CHOICES = [
+    ("paired", "Paired: the same source pairs seen through every method"),
+    ("independent", "Independent: each method sampled on its own"),
+]
+ALLOCATION_CHOICES = [
+    ("proportional", "Proportional to stratum size"),
+    ("equal", "Equal per stratum"),
+]
+_KEY = re.compile(r"^[-a-zA-Z0-9_]+$")
+MAX_CRITERIA = 20
+
+
+def criteria_json(criteria) -> str:
+    return json.dumps(list(criteria), indent=2, ensure_ascii=False)
+
+
+def clean_criteria(value) -> list[dict]:
+    """Check an owner's criteria (a list of objects) and return them normalised."""
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Give a list of at least one criterion.")
+    if len(value) > MAX_CRITERIA:
+        raise ValidationError(f"At most {MAX_CRITERIA} criteria.")
+    out, keys = [], set()
+    for i, raw in enumerate(value, 1):
+        if not isinstance(raw, dict):
+            raise ValidationError(f"Criterion {i}: expected an object with key, name, ...")
+        extra = set(raw) - {"key", "name", "question", "scale_min", "scale_max", "anchors"}
+        if extra:
+            raise ValidationError(f"Criterion {i}: unknown fields {', '.join(sorted(extra))}.")
+        key, name = raw.get("key"), raw.get("name")
+        if not isinstance(key, str) or not _KEY.match(key) or len(key) > 64:
+            raise ValidationError(
+                f"Criterion {i}: key must be letters, digits, '-' or '_' (at most 64)."
+            )
+        if key in keys:
+            raise ValidationError(f"Criterion {i}: key {key!r} is used twice.")
+        keys.add(key)
+        if not isinstance(name, str) or not name.strip() or len(name) > 100:
+            raise ValidationError(f"Criterion {key!r}: give a name (at most 100 characters).")
+        question = raw.get("question", "")
+        if not isinstance(question, str):
+            raise ValidationError(f"Criterion {key!r}: the question must be text.")
+        low, high = raw.get("scale_min", 1), raw.get("scale_max", 5)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)):
+            raise ValidationError(f"Criterion {key!r}: scale_min and scale_max must be integers.")
+        if not low < high <= low + 20:
+            raise ValidationError(
+                f"Criterion {key!r}: scale_min must be below scale_max (at most 21 points)."
+            )
+        anchors = raw.get("anchors", {})
+        if not isinstance(anchors, dict):
+            raise ValidationError(f"Criterion {key!r}: anchors must map scores to text.")
+        clean_anchors = {}
+        for score, text in anchors.items():
+            try:
+                point = int(score)
+            except (TypeError, ValueError):
+                point = None
+            if point is None or not low <= point <= high:
+                raise ValidationError(
+                    f"Criterion {key!r}: anchor {score!r} is not a score from {low} to {high}."
+                )
+            if not isinstance(text, str):
+                raise ValidationError(f"Criterion {key!r}: anchor {score!r} must be text.")
+            clean_anchors[str(point)] = text
+        out.append(
+            {
+                "key": key,
+                "name": name.strip(),
+                "question": question,
+                "scale_min": low,
+                "scale_max": high,
+                "anchors": clean_anchors,
+            }
+        )
+    return out
+
+
+class ExpertsField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj) -> str:
+        full = obj.get_full_name()
+        return f"{obj.get_username()} ({full})" if full else obj.get_username()
+
+
+def expert_choices():
+    return User.objects.filter(is_active=True).order_by(User.USERNAME_FIELD)
+
+
+class ExpertsMixin:
+    """``experts`` (users) + ``specialties`` (one "username: specialty" a line)."""
+
+    def clean_specialties(self) -> dict[str, str]:
+        specialties = {}
+        for n, line in enumerate(self.cleaned_data.get("specialties", "").splitlines(), 1):
+            if not line.strip():
+                continue
+            username, sep, specialty = line.partition(":")
+            if not sep or not username.strip():
+                raise ValidationError(f"Line {n}: write it as 'username: specialty'.")
+            specialties[username.strip()] = specialty.strip()[:120]
+        return specialties
+
+    def clean_experts_with_specialties(self) -> list[tuple]:
+        experts = self.cleaned_data.get("experts") or []
+        specialties = self.cleaned_data.get("specialties") or {}
+        names = {u.get_username() for u in experts}
+        stray = sorted(set(specialties) - names)
+        if stray:
+            self.add_error("specialties", f"Not among the chosen experts: {', '.join(stray)}.")
+        return [(u, specialties.get(u.get_username(), "")) for u in experts]
+
+
+def specialties_text(memberships) -> str:
+    return "\n".join(f"{m.user.get_username()}: {m.specialty}" for m in memberships if m.specialty)
+
+
+class CampaignForm(ExpertsMixin, forms.Form):
+    name = forms.CharField(max_length=200, help_text="Seen by owners only.")
+    expert_title = forms.CharField(
+        max_length=200,
+        initial="Quality audit",
+        label="Title shown to experts",
+        help_text="Experts see this instead of the name; it must not reveal methods or datasets.",
+    )
+    guidelines = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 10}),
+        required=False,
+        help_text="Markdown, shown to experts. Raw HTML is shown as text.",
+    )
+    datasets = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
+    methods = forms.ModelMultipleChoiceField(
+        queryset=Method.objects.all(),
+        to_field_name="key",
+        widget=forms.CheckboxSelectMultiple,
+        label="Compared methods",
+    )
+    kind = forms.ChoiceField(choices=KIND_CHOICES, initial="paired", label="Design")
+    n = forms.IntegerField(
+        min_value=1,
+        max_value=1_000_000,
+        label="N",
+        help_text="Paired: source pairs (each seen through every method). "
+        "Independent: items per method.",
+    )
+    strata = forms.MultipleChoiceField(
+        choices=STRATA_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Stratify the sample by these (none: a simple random sample).",
+    )
+    allocation = forms.ChoiceField(choices=ALLOCATION_CHOICES, initial="proportional")
+    raters_per_item = forms.IntegerField(
+        min_value=1, max_value=50, initial=3, label="Raters per item (k)"
+    )
+    seed = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**62,
+        help_text="Leave empty for a random seed; the same seed draws the same sample.",
+    )
+    experts = ExpertsField(
+        queryset=None,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="At least k experts are needed to launch. Ctrl- or Cmd-click to choose several.",
+    )
+    specialties = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "dr_lee: Radiology"}),
+        help_text="Optional, one 'username: specialty' a line.",
+    )
+    deadline = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    repeat_share = forms.FloatField(
+        min_value=0,
+        max_value=0.5,
+        initial=0.0,
+        label="Repeat share",
+        help_text="Share of each expert's items shown twice, to measure self-consistency "
+        "(0 to 0.5).",
+    )
+    criteria = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 16, "class": "code", "spellcheck": "false"}),
+        help_text="A JSON list of criteria: key, name, question, scale_min, scale_max and "
+        "anchors (score -> meaning).",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["datasets"].queryset = datasets_visible_to(user)
+        self.fields["experts"].queryset = expert_choices()
+        self.fields["criteria"].initial = criteria_json(DEFAULT_CRITERIA)
+
+    def clean_criteria(self) -> list[dict]:
+        try:
+            value = json.loads(self.cleaned_data["criteria"])
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"Not valid JSON: {exc}") from None
+        return clean_criteria(value)
+
+    def clean(self):
+        data = super().clean()
+        data["experts"] = self.clean_experts_with_specialties()
+        return data
+
+    def service_kwargs(self) -> dict:
+        """The arguments of campaign_create / campaign_update."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "expert_title": data["expert_title"],
+            "guidelines": data["guidelines"],
+            "datasets": list(data["datasets"]),
+            "methods": [m.key for m in data["methods"]],
+            "kind": data["kind"],
+            "n": data["n"],
+            "strata": list(data["strata"]),
+            "allocation": data["allocation"],
+            "raters_per_item": data["raters_per_item"],
+            "seed": data["seed"],
+            "experts": data["experts"],
+            "deadline": data["deadline"],
+            "repeat_share": data["repeat_share"],
+            "criteria": data["criteria"],
+        }
+
+    @staticmethod
+    def pubmedvision_initial() -> dict:
+        """The PubMedVision expert check: 90 source pairs x 4 methods = 360 items, 3 experts."""
+        return {
+            "name": "PubMedVision check",
+            "expert_title": "Medical image-text quality audit",
+            "guidelines": PUBMEDVISION_GUIDELINES,
+            "methods": list(Method.objects.filter(key__in=PUBMEDVISION_METHODS)),
+            "kind": "paired",
+            "n": 90,
+            "allocation": "proportional",
+            "raters_per_item": 3,
+            "seed": 2024,
+            "repeat_share": 0.0,
+            "criteria": criteria_json(DEFAULT_CRITERIA),
+        }
+
+    @staticmethod
+    def initial_from(campaign: Campaign) -> dict:
+        design = campaign.design
+        memberships = [
+            m
+            for m in campaign.memberships.filter(role="expert", active=True).select_related("user")
+        ]
+        return {
+            "name": campaign.name,
+            "expert_title": campaign.expert_title,
+            "guidelines": campaign.guidelines,
+            "datasets": list(campaign.datasets.all()),
+            "methods": list(Method.objects.filter(key__in=design.get("methods", []))),
+            "kind": design.get("kind", "paired"),
+            "n": design.get("n"),
+            "strata": design.get("strata", []),
+            "allocation": design.get("allocation", "proportional"),
+            "raters_per_item": campaign.raters_per_item,
+            "seed": campaign.seed,
+            "experts": [m.user for m in memberships],
+            "specialties": specialties_text(memberships),
+            "deadline": campaign.deadline,
+            "repeat_share": design.get("repeat_share", 0.0),
+            "criteria": criteria_json(
+                {
+                    "key": c.key,
+                    "name": c.name,
+                    "question": c.question,
+                    "scale_min": c.scale_min,
+                    "scale_max": c.scale_max,
+                    "anchors": c.anchors,
+                }
+                for c in campaign.criteria.all()
+            ),
+        }
+
+
+class ExpertsForm(ExpertsMixin, forms.Form):
+    experts = ExpertsField(
+        queryset=None,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 10}),
+        help_text="Ctrl- or Cmd-click to choose several. Removed experts keep what they submitted; "
+        "their pending items move to others.",
+    )
+    specialties = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "dr_lee: Radiology"}),
+        help_text="Optional, one 'username: specialty' a line.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["experts"].queryset = expert_choices()
+
+    def clean(self):
+        data = super().clean()
+        data["experts"] = self.clean_experts_with_specialties()
+        return data

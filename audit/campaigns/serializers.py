@@ -1,0 +1,249 @@
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from audit.campaigns import selectors
+from audit.campaigns.forms import ALLOCATION_CHOICES, KIND_CHOICES, STRATA_CHOICES, clean_criteria
+from audit.campaigns.models import Campaign, Criterion
+from audit.datasets.models import Dataset, Method
+from audit.datasets.selectors import datasets_visible_to
+
+User = get_user_model()
+
+
+class CriterionSerializer(serializers.ModelSerializer):
+    key = serializers.RegexField(r"^[-a-zA-Z0-9_]+$", max_length=64)
+    anchors = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        default=dict,
+        help_text='Meaning of each score: {"5": "complete accuracy", ...}',
+    )
+
+    class Meta:
+        model = Criterion
+        fields = ["key", "name", "question", "scale_min", "scale_max", "anchors"]
+        extra_kwargs = {
+            "question": {"required": False, "default": ""},
+            "scale_min": {"required": False, "default": 1},
+            "scale_max": {"required": False, "default": 5},
+        }
+        # Uniqueness per campaign is checked on the whole list.
+        validators: list = []
+
+
+class VisibleDatasetField(serializers.PrimaryKeyRelatedField):
+    """A dataset id among those the requesting user may see (others read as unknown)."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return datasets_visible_to(request.user) if request else Dataset.objects.none()
+
+
+class ExpertSerializer(serializers.Serializer):
+    """One expert: by ``username`` or ``id``, with an optional specialty."""
+
+    username = serializers.CharField(required=False)
+    id = serializers.IntegerField(required=False)
+    specialty = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
+
+    def validate(self, attrs):
+        if not attrs.get("username") and attrs.get("id") is None:
+            raise serializers.ValidationError("give the expert's username or id")
+        lookup = {"username": attrs["username"]} if attrs.get("username") else {"pk": attrs["id"]}
+        user = User.objects.filter(is_active=True, **lookup).first()
+        if user is None:
+            raise serializers.ValidationError(
+                f"no such user: {attrs.get('username') or attrs.get('id')}"
+            )
+        return {"user": user, "specialty": attrs.get("specialty", "")}
+
+    def to_representation(self, membership):
+        return {
+            "username": membership.user.get_username(),
+            "id": membership.user_id,
+            "specialty": membership.specialty,
+        }
+
+
+def _experts(validated: list[dict]) -> list[tuple]:
+    seen, experts = set(), []
+    for entry in validated:
+        if entry["user"].pk in seen:
+            raise serializers.ValidationError({"experts": "an expert is listed twice"})
+        seen.add(entry["user"].pk)
+        experts.append((entry["user"], entry["specialty"]))
+    return experts
+
+
+class ExpertListSerializer(serializers.ListSerializer):
+    child = ExpertSerializer()
+
+    def validate(self, attrs):
+        return _experts(attrs)
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    """A campaign as its owner sees it. On write, the design fields (kind, methods, n, strata,
+    allocation, repeat_share), criteria and experts go to the campaign services."""
+
+    datasets = VisibleDatasetField(many=True, help_text="Ids of datasets you may see.")
+    kind = serializers.ChoiceField(choices=[k for k, _ in KIND_CHOICES], default="paired")
+    methods = serializers.ListField(
+        child=serializers.SlugRelatedField(slug_field="key", queryset=Method.objects.all()),
+        min_length=1,
+        help_text="Keys of the compared construction methods.",
+    )
+    n = serializers.IntegerField(
+        min_value=1,
+        max_value=1_000_000,
+        help_text="Paired: source pairs. Independent: items per method.",
+    )
+    strata = serializers.ListField(
+        child=serializers.ChoiceField(choices=[k for k, _ in STRATA_CHOICES]),
+        required=False,
+        default=list,
+    )
+    allocation = serializers.ChoiceField(
+        choices=[k for k, _ in ALLOCATION_CHOICES], default="proportional"
+    )
+    repeat_share = serializers.FloatField(min_value=0, max_value=0.5, default=0.0)
+    seed = serializers.IntegerField(
+        min_value=0,
+        max_value=2**62,
+        required=False,
+        allow_null=True,
+        help_text="Omit or null for a random seed.",
+    )
+    raters_per_item = serializers.IntegerField(min_value=1, max_value=50, default=3)
+    criteria = CriterionSerializer(
+        many=True,
+        required=False,
+        help_text="Defaults to accuracy, relevance, completeness and usefulness, 1-5.",
+    )
+    experts = ExpertListSerializer(required=False)
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "public_id",
+            "name",
+            "expert_title",
+            "guidelines",
+            "status",
+            "datasets",
+            "kind",
+            "methods",
+            "n",
+            "strata",
+            "allocation",
+            "repeat_share",
+            "raters_per_item",
+            "seed",
+            "deadline",
+            "criteria",
+            "experts",
+            "progress",
+            "created_at",
+            "launched_at",
+            "closed_at",
+        ]
+        read_only_fields = ["public_id", "status", "created_at", "launched_at", "closed_at"]
+        extra_kwargs = {"expert_title": {"required": False}, "guidelines": {"required": False}}
+
+    def to_representation(self, campaign):
+        design = campaign.design
+        return {
+            "public_id": str(campaign.public_id),
+            "name": campaign.name,
+            "expert_title": campaign.expert_title,
+            "guidelines": campaign.guidelines,
+            "status": campaign.status,
+            "datasets": [d.pk for d in campaign.datasets.all()],
+            "kind": design.get("kind"),
+            "methods": list(design.get("methods", [])),
+            "n": design.get("n"),
+            "strata": list(design.get("strata", [])),
+            "allocation": design.get("allocation"),
+            "repeat_share": design.get("repeat_share", 0.0),
+            "raters_per_item": campaign.raters_per_item,
+            "seed": campaign.seed,
+            "deadline": serializers.DateTimeField().to_representation(campaign.deadline)
+            if campaign.deadline
+            else None,
+            "criteria": CriterionSerializer(campaign.criteria.all(), many=True).data,
+            "experts": [
+                ExpertSerializer().to_representation(m)
+                for m in getattr(campaign, "expert_memberships", None)
+                or selectors.campaign_experts(campaign)
+            ],
+            "progress": self.get_progress(campaign),
+            "created_at": serializers.DateTimeField().to_representation(campaign.created_at),
+            "launched_at": serializers.DateTimeField().to_representation(campaign.launched_at)
+            if campaign.launched_at
+            else None,
+            "closed_at": serializers.DateTimeField().to_representation(campaign.closed_at)
+            if campaign.closed_at
+            else None,
+        }
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}},
+        }
+    )
+    def get_progress(self, campaign) -> dict:
+        if hasattr(campaign, "total"):
+            return {"done": campaign.done, "total": campaign.total}
+        counts = selectors.campaign_counts(campaign)
+        return {"done": counts["done"], "total": counts["total"]}
+
+    def validate_criteria(self, value):
+        try:
+            return clean_criteria([dict(c) for c in value])
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+    def validate_methods(self, value):
+        keys = [m.key for m in value]
+        if len(set(keys)) != len(keys):
+            raise serializers.ValidationError("a method is listed twice")
+        return keys
+
+    def validate_strata(self, value):
+        return list(dict.fromkeys(value))
+
+    def service_kwargs(self) -> dict:
+        return dict(self.validated_data)
+
+
+class DryRunSerializer(serializers.Serializer):
+    size = serializers.IntegerField(help_text="Items the sample holds.")
+    makeup = serializers.DictField(help_text="The sample's make-up: per method, per stratum.")
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class ProgressRowSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    median_active_seconds = serializers.FloatField(allow_null=True)
+
+
+class ProgressSerializer(serializers.Serializer):
+    items = serializers.IntegerField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    experts = serializers.IntegerField(help_text="Active experts.")
+    by_expert = serializers.DictField(child=ProgressRowSerializer())
+    by_method = serializers.DictField(child=ProgressRowSerializer())
+    by_stratum = serializers.DictField(child=ProgressRowSerializer())
+
+
+class ExpertsResultSerializer(serializers.Serializer):
+    moves = serializers.IntegerField(help_text="Pending items moved between experts.")
+    experts = ExpertSerializer(many=True)
