@@ -62,11 +62,15 @@ def rating_submit(
     skip_reason: str = "",
 ) -> Rating:
     """Store an expert's rating. A retried submit (same ``client_id``) returns the stored rating
-    unchanged; a submit for an already-rated assignment is a revision."""
+    unchanged, marked ``replayed = True``; a submit for an already-rated assignment is a
+    revision."""
     existing = Rating.objects.filter(client_id=client_id).first()
     if existing is not None:
         if existing.assignment_id != assignment.pk:
-            raise ValidationError("this submission id was already used for another item")
+            raise ValidationError(
+                {"client_id": "this submission id was already used for another item"}
+            )
+        existing.replayed = True  # a retried submit: nothing new was stored
         return existing
     flags = sorted(set(flags))
     comment = comment[:MAX_COMMENT]
@@ -81,6 +85,10 @@ def rating_submit(
             _check_can_rate(assignment, expert)
             criteria = _validate(assignment, scores, flags, skipped, skip_reason)
             if hasattr(assignment, "rating"):
+                if assignment.rating.client_id == client_id:
+                    # The same submit raced in and won while this one waited for the lock.
+                    assignment.rating.replayed = True
+                    return assignment.rating
                 return _revise(assignment.rating, expert, client_id, criteria, scores, flags,
                                comment, active_seconds, skipped, skip_reason)  # fmt: skip
             rating = Rating.objects.create(
@@ -109,6 +117,7 @@ def rating_submit(
         rating = Rating.objects.filter(client_id=client_id).first()
         if rating is None:
             raise
+        rating.replayed = True
         return rating
 
 

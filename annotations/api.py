@@ -1,0 +1,205 @@
+"""The expert's API (mounted at /api/expert/): their campaigns, the next item, submit, draft and
+history. Views are thin: serializers validate, selectors read, services write. Every read is
+scoped to the signed-in expert; what one may not know exists answers 404."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations import selectors, services
+from annotations.serializers import (
+    ExpertAssignmentSerializer,
+    ExpertCampaignSerializer,
+    ExpertHistoryEntrySerializer,
+    RatingDraftResultSerializer,
+    RatingDraftSerializer,
+    RatingSubmitResultSerializer,
+    RatingSubmitSerializer,
+)
+from audit.campaigns.models import Campaign
+from audit.campaigns.selectors import expert_campaign_or_404
+
+TAG = ["expert"]
+NOT_FOUND = OpenApiResponse(description="No such campaign or item in your queue.")
+
+
+def assignment_payload(page: selectors.RatingPage) -> dict:
+    config = page.config()
+    return {
+        "campaign": page.campaign.public_id,
+        "assignment": page.assignment.public_id,
+        "title": page.campaign.expert_title,
+        "campaign_status": page.campaign.status,
+        "status": page.assignment.status,
+        "position": page.position,
+        "total": page.total,
+        "done": page.done,
+        "question": page.question,
+        "answer": page.answer,
+        "question_html": str(page.question_html),
+        "answer_html": str(page.answer_html),
+        "images": page.images,
+        "criteria": page.criteria_data(),
+        "flags": selectors.flag_choices(),
+        "draft": page.draft,
+        "rating": page.rating,
+        "url": selectors.rating_page_url(page.campaign, page.assignment.public_id),
+        "submit_url": config["submitUrl"],
+        "draft_url": config["draftUrl"],
+    }
+
+
+def _errors(exc: DjangoValidationError) -> dict:
+    """The service's errors in the API's shape: criterion errors under ``scores``, keyed by the
+    criterion; other fields by name; anything else under ``non_field_errors``."""
+    if not hasattr(exc, "error_dict"):
+        return {"non_field_errors": exc.messages}
+    out: dict = {}
+    for key, errors in exc.message_dict.items():
+        if key in ("flags", "skip_reason", "comment", "client_id"):
+            out[key] = errors
+        elif key == "scores":
+            out.setdefault("scores", {})["non_field_errors"] = errors
+        else:
+            out.setdefault("scores", {})[key] = errors
+    return out
+
+
+class ExpertCampaignListView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="Your campaigns, with how many items are done and left",
+        responses=ExpertCampaignSerializer(many=True),
+    )
+    def get(self, request):
+        campaigns = [
+            {
+                "public_id": c.public_id,
+                "expert_title": c.expert_title,
+                "status": c.status,
+                "done": c.done,
+                "left": c.left,
+                "url": reverse("annotations:campaign", kwargs={"campaign_id": c.public_id}),
+            }
+            for c in selectors.expert_queue(request.user)
+        ]
+        return Response(ExpertCampaignSerializer(campaigns, many=True).data)
+
+
+class NextAssignmentView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="Your next item to rate",
+        responses={
+            200: ExpertAssignmentSerializer,
+            204: OpenApiResponse(description="Nothing left to rate in this campaign."),
+            404: NOT_FOUND,
+        },
+    )
+    def get(self, request, campaign_id):
+        campaign = expert_campaign_or_404(request.user, campaign_id)
+        upcoming = selectors.next_pending(campaign=campaign, expert=request.user)
+        if upcoming is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        assignment = selectors.expert_assignment_or_404(
+            request.user, campaign_id=campaign_id, assignment_id=upcoming.public_id
+        )
+        page = selectors.rating_page(assignment)
+        return Response(ExpertAssignmentSerializer(assignment_payload(page)).data)
+
+
+class AssignmentView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="One item of your queue (to rate it, or to revise your rating)",
+        responses={200: ExpertAssignmentSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, campaign_id, assignment_id):
+        assignment = selectors.expert_assignment_or_404(
+            request.user, campaign_id=campaign_id, assignment_id=assignment_id
+        )
+        page = selectors.rating_page(assignment)
+        return Response(ExpertAssignmentSerializer(assignment_payload(page)).data)
+
+
+class SubmitView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="Submit (or revise) your rating of an item",
+        description="Idempotent on client_id: a retried submit is stored once and answers 200. "
+        "Submitting again with a new client_id revises the rating (the old one is kept).",
+        request=RatingSubmitSerializer,
+        responses={
+            201: RatingSubmitResultSerializer,
+            200: RatingSubmitResultSerializer,
+            400: OpenApiResponse(description="Field errors; criterion errors under scores.<key>."),
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="The campaign is paused or closed."),
+        },
+    )
+    def post(self, request, campaign_id, assignment_id):
+        assignment = selectors.expert_assignment_or_404(
+            request.user, campaign_id=campaign_id, assignment_id=assignment_id
+        )
+        form = RatingSubmitSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            rating = services.rating_submit(
+                assignment=assignment, expert=request.user, **form.validated_data
+            )
+        except DjangoValidationError as exc:
+            if assignment.campaign.status != Campaign.Status.ACTIVE:
+                return Response(
+                    {"detail": f"This audit is {assignment.campaign.status}: ratings are closed."},
+                    status=status.HTTP_409_CONFLICT,
+                )
+            raise ValidationError(_errors(exc)) from None
+        duplicate = getattr(rating, "replayed", False)
+        url, upcoming = selectors.next_url(campaign=assignment.campaign, expert=request.user)
+        result = {
+            "duplicate": duplicate,
+            "revision": rating.revision,
+            "next": url,
+            "next_assignment": upcoming.public_id if upcoming else None,
+            "done": upcoming is None,
+        }
+        return Response(
+            RatingSubmitResultSerializer(result).data,
+            status=status.HTTP_200_OK if duplicate else status.HTTP_201_CREATED,
+        )
+
+
+class DraftView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="Keep your unfinished input for an item",
+        request=RatingDraftSerializer,
+        responses={200: RatingDraftResultSerializer, 400: OpenApiResponse(), 404: NOT_FOUND},
+    )
+    def post(self, request, campaign_id, assignment_id):
+        assignment = selectors.expert_assignment_or_404(
+            request.user, campaign_id=campaign_id, assignment_id=assignment_id
+        )
+        form = RatingDraftSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            services.draft_save(assignment=assignment, expert=request.user, draft=form.data)
+        except DjangoValidationError as exc:
+            raise ValidationError(_errors(exc)) from None
+        return Response(RatingDraftResultSerializer({"saved": True}).data)
+
+
+class HistoryView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="Your own ratings in this campaign, in queue order",
+        responses={200: ExpertHistoryEntrySerializer(many=True), 404: NOT_FOUND},
+    )
+    def get(self, request, campaign_id):
+        campaign = expert_campaign_or_404(request.user, campaign_id)
+        entries = selectors.history(campaign=campaign, expert=request.user)
+        return Response(ExpertHistoryEntrySerializer(entries, many=True).data)

@@ -1,0 +1,157 @@
+"""Input validation and output shapes for the expert API. Output is blinded: public ids, the
+campaign's ``expert_title``, the item's text and opaque image URLs only."""
+
+from rest_framework import serializers
+
+from annotations.models import FLAGS
+from annotations.services import MAX_COMMENT
+
+MAX_SKIP_REASON = 500
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+class RatingSubmitSerializer(serializers.Serializer):
+    client_id = serializers.UUIDField(
+        help_text="Made by the client for each submit; a retry with the same id is stored once."
+    )
+    scores = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        default=dict,
+        help_text="Criterion key -> score.",
+    )
+    flags = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(FLAGS)),
+        required=False,
+        default=list,
+        max_length=len(FLAGS),
+    )
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX_COMMENT, trim_whitespace=False
+    )
+    active_seconds = serializers.FloatField(
+        required=False, default=0.0, min_value=0.0, max_value=7 * 24 * 3600
+    )
+    skipped = serializers.BooleanField(required=False, default=False)
+    skip_reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX_SKIP_REASON
+    )
+
+
+class RatingDraftSerializer(serializers.Serializer):
+    """The expert's unfinished input, kept so that a reload or a lost connection restores it."""
+
+    scores = serializers.DictField(child=serializers.IntegerField(), required=False, default=dict)
+    flags = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(FLAGS)),
+        required=False,
+        default=list,
+        max_length=len(FLAGS),
+    )
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX_COMMENT, trim_whitespace=False
+    )
+    skip_reason = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=MAX_SKIP_REASON
+    )
+    active_seconds = serializers.FloatField(required=False, default=0.0, min_value=0.0)
+    saved_at = serializers.IntegerField(
+        required=False, default=0, min_value=0, help_text="Client clock, ms since the epoch."
+    )
+
+    def validate_scores(self, value):
+        if len(value) > 50:
+            raise serializers.ValidationError("too many scores")
+        return {str(k)[:64]: v for k, v in value.items()}
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+class ExpertCampaignSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    title = serializers.CharField(source="expert_title")
+    status = serializers.CharField()
+    done = serializers.IntegerField()
+    left = serializers.IntegerField()
+    url = serializers.CharField(help_text="The campaign's page: continues with the next item.")
+
+
+class ExpertCriterionSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    question = serializers.CharField()
+    scale = serializers.ListField(child=serializers.IntegerField())
+    anchors = serializers.DictField(child=serializers.CharField(allow_blank=True))
+
+
+class ExpertFlagSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+
+
+class ExpertImageSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="Opaque, signed, expiring.")
+    thumb = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class ExpertRatingSerializer(serializers.Serializer):
+    scores = serializers.DictField(child=serializers.IntegerField())
+    flags = serializers.ListField(child=serializers.CharField())
+    comment = serializers.CharField(allow_blank=True)
+    skipped = serializers.BooleanField()
+    skip_reason = serializers.CharField(allow_blank=True)
+    revision = serializers.IntegerField()
+
+
+class ExpertAssignmentSerializer(serializers.Serializer):
+    campaign = serializers.UUIDField()
+    assignment = serializers.UUIDField()
+    title = serializers.CharField()
+    campaign_status = serializers.CharField()
+    status = serializers.CharField()
+    position = serializers.IntegerField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    question = serializers.CharField(allow_blank=True)
+    answer = serializers.CharField(allow_blank=True)
+    question_html = serializers.CharField(allow_blank=True)
+    answer_html = serializers.CharField(allow_blank=True)
+    images = ExpertImageSerializer(many=True)
+    criteria = ExpertCriterionSerializer(many=True)
+    flags = ExpertFlagSerializer(many=True)
+    draft = serializers.DictField()
+    rating = ExpertRatingSerializer(allow_null=True)
+    url = serializers.CharField(help_text="The rating page for this item.")
+    submit_url = serializers.CharField()
+    draft_url = serializers.CharField()
+
+
+class RatingSubmitResultSerializer(serializers.Serializer):
+    duplicate = serializers.BooleanField(help_text="True when this client_id was already stored.")
+    revision = serializers.IntegerField()
+    next = serializers.CharField(help_text="The next pending item's page, or the done page.")
+    next_assignment = serializers.UUIDField(allow_null=True)
+    done = serializers.BooleanField(help_text="True when nothing is left to rate.")
+
+
+class RatingDraftResultSerializer(serializers.Serializer):
+    saved = serializers.BooleanField()
+
+
+class ExpertHistoryEntrySerializer(serializers.Serializer):
+    assignment = serializers.UUIDField()
+    position = serializers.IntegerField(allow_null=True)
+    status = serializers.CharField()
+    url = serializers.CharField(help_text="Open to revise: submit again with a new client_id.")
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    scores = serializers.DictField(child=serializers.IntegerField())
+    flags = serializers.ListField(child=serializers.CharField())
+    comment = serializers.CharField(allow_blank=True)
+    skipped = serializers.BooleanField()
+    skip_reason = serializers.CharField(allow_blank=True)
+    revision = serializers.IntegerField()

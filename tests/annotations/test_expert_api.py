@@ -1,0 +1,343 @@
+"""The expert API: permissions, idempotent submits, validation that names the criterion,
+revisions with history, drafts, paused campaigns, query counts."""
+
+import uuid
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+
+from annotations.models import Rating, RatingRevision
+from audit.campaigns.services import campaign_transition
+from tests.annotations.conftest import SCORES, api_url, queue_of, submit
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def campaign_api(name, campaign):
+    return reverse(f"expert-api:{name}", kwargs={"campaign_id": campaign.public_id})
+
+
+def test_campaign_list_shows_only_own_campaigns_with_counts(expert_setup):
+    client, campaign, expert, _, _ = expert_setup
+    submit(client, queue_of(campaign, expert)[0])
+    body = client.get(reverse("expert-api:campaigns")).json()
+    assert len(body) == 1
+    entry = body[0]
+    total = len(queue_of(campaign, expert))
+    assert entry == {
+        "id": str(campaign.public_id),
+        "title": campaign.expert_title,
+        "status": "active",
+        "done": 1,
+        "left": total - 1,
+        "url": reverse("annotations:campaign", args=[campaign.public_id]),
+    }
+
+
+def test_token_auth_works_for_api_clients(launched_campaign):
+    campaign, _, experts = launched_campaign
+    token = Token.objects.create(user=experts[0])
+    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get(reverse("expert-api:campaigns")).json()[0]["id"] == str(campaign.public_id)
+
+
+def test_next_gives_the_first_pending_item(expert_setup):
+    client, campaign, expert, _, _ = expert_setup
+    first, second = queue_of(campaign, expert)[:2]
+    body = client.get(campaign_api("next", campaign)).json()
+    assert body["assignment"] == str(first.public_id)
+    assert body["position"] == 1 and body["total"] == len(queue_of(campaign, expert))
+    assert body["answer"] == first.campaign_item.item.answer
+    assert [c["key"] for c in body["criteria"]] == list(SCORES)
+    assert body["criteria"][0]["anchors"]["5"].startswith("Complete accuracy")
+    assert {f["key"] for f in body["flags"]} >= {"hallucination", "factual_error"}
+    assert body["images"] and body["rating"] is None and body["draft"] == {}
+    submit(client, first)
+    assert client.get(campaign_api("next", campaign)).json()["assignment"] == str(second.public_id)
+
+
+def test_next_is_204_when_done(small_campaign_api):
+    client, campaign, assignments = small_campaign_api
+    for assignment in assignments:
+        assert submit(client, assignment).status_code == 201
+    assert client.get(campaign_api("next", campaign)).status_code == 204
+
+
+@pytest.fixture
+def small_campaign_api(rated_dataset):
+    from audit.campaigns.services import campaign_create, campaign_launch
+
+    experts = [UserFactory(username=f"api_{c}") for c in "ab"]
+    campaign = campaign_launch(
+        campaign=campaign_create(
+            name="Small",
+            created_by=rated_dataset.owner,
+            datasets=[rated_dataset],
+            methods=["native_caption", "mllm_reformatted"],
+            n=2,
+            raters_per_item=2,
+            seed=1,
+            experts=experts,
+        )
+    )
+    client = Client()
+    client.force_login(experts[0])
+    return client, campaign, queue_of(campaign, experts[0])
+
+
+def test_submit_stores_scores_and_answers_the_next_url(expert_setup):
+    client, campaign, expert, _, _ = expert_setup
+    first, second = queue_of(campaign, expert)[:2]
+    response = submit(client, first, flags=["hallucination"], comment="ok", active_seconds=12.5)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["duplicate"] is False and body["revision"] == 1 and body["done"] is False
+    assert body["next_assignment"] == str(second.public_id)
+    assert body["next"].endswith(f"/{campaign.public_id}/{second.public_id}/")
+    rating = Rating.objects.get(assignment=first)
+    assert {s.criterion.key: s.value for s in rating.scores.all()} == SCORES
+    assert rating.flags == ["hallucination"] and rating.comment == "ok"
+    first.refresh_from_db()
+    assert first.status == "submitted" and first.active_seconds == 12.5
+
+
+def test_same_client_id_twice_stores_one_rating(expert_setup):
+    client, campaign, expert, _, _ = expert_setup
+    assignment = queue_of(campaign, expert)[0]
+    client_id = uuid.uuid4()
+    first = submit(client, assignment, client_id=client_id)
+    again = submit(client, assignment, client_id=client_id, active_seconds=99)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["duplicate"] is True
+    assert first.json()["next"] == again.json()["next"]
+    assert Rating.objects.filter(assignment=assignment).count() == 1
+    assert RatingRevision.objects.count() == 0
+    assignment.refresh_from_db()
+    assert assignment.active_seconds == 0  # the retry added nothing
+
+
+def test_client_id_of_another_item_is_refused(expert_setup):
+    client, campaign, expert, _, _ = expert_setup
+    first, second = queue_of(campaign, expert)[:2]
+    client_id = uuid.uuid4()
+    submit(client, first, client_id=client_id)
+    response = submit(client, second, client_id=client_id)
+    assert response.status_code == 400 and "client_id" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("scores", "message"),
+    [
+        ({"accuracy": 4, "relevance": 5, "completeness": 3}, "Usefulness"),
+        ({**SCORES, "accuracy": 7}, "Accuracy: a whole number from 1 to 5"),
+        ({**SCORES, "accuracy": 0}, "Accuracy"),
+        ({**SCORES, "relevance": "abc"}, "valid integer"),
+        ({**SCORES, "relevance": 2.5}, "valid integer"),
+    ],
+)
+def test_validation_errors_name_the_criterion(expert_setup, scores, message):
+    client, campaign, expert, _, _ = expert_setup
+    assignment = queue_of(campaign, expert)[0]
+    response = submit(client, assignment, scores=scores)
+    assert response.status_code == 400
+    errors = response.json()["scores"]
+    bad = next(k for k in ("usefulness", "accuracy", "relevance") if k in errors)
+    assert message in " ".join(errors[bad])
+    assert not Rating.objects.exists()
+
+
+def test_unknown_flags_and_criteria_are_refused(expert_setup):
+    client, campaign, expert, _, _ = expert_setup
+    assignment = queue_of(campaign, expert)[0]
+    response = submit(client, assignment, flags=["bogus"])
+    assert response.status_code == 400 and "flags" in response.json()
+    response = submit(client, assignment, scores={**SCORES, "style": 3})
+    assert response.status_code == 400
+    assert "unknown criteria: style" in response.json()["scores"]["non_field_errors"][0]
+
+
+def test_skip_needs_a_reason(expert_setup):
+    client, campaign, expert, _, _ = expert_setup
+    assignment = queue_of(campaign, expert)[0]
+    response = submit(client, assignment, scores={}, skipped=True)
+    assert response.status_code == 400 and "skip_reason" in response.json()
+    response = submit(client, assignment, scores={}, skipped=True, skip_reason="Blurred")
+    assert response.status_code == 201
+    assignment.refresh_from_db()
+    assert assignment.status == "skipped"
+    assert Rating.objects.get(assignment=assignment).skip_reason == "Blurred"
+
+
+def test_revision_keeps_the_old_scores(expert_setup):
+    client, campaign, expert, _, _ = expert_setup
+    assignment = queue_of(campaign, expert)[0]
+    submit(client, assignment, comment="first")
+    changed = {**SCORES, "accuracy": 1}
+    response = submit(client, assignment, scores=changed, comment="second thoughts")
+    assert response.status_code == 201 and response.json()["revision"] == 2
+    rating = Rating.objects.get(assignment=assignment)
+    assert {s.criterion.key: s.value for s in rating.scores.all()} == changed
+    revision = RatingRevision.objects.get(rating=rating)
+    assert revision.scores == SCORES and revision.comment == "first"
+    assert revision.changed_by == expert
+    history = client.get(campaign_api("history", campaign)).json()
+    assert len(history) == 1
+    assert history[0]["scores"] == changed and history[0]["revision"] == 2
+
+
+def test_history_is_own_ratings_only(expert_setup):
+    client, campaign, expert, experts, _ = expert_setup
+    mine = queue_of(campaign, expert)[:3]
+    for assignment in mine:
+        submit(client, assignment)
+    other = Client()
+    other.force_login(experts[1])
+    submit(other, queue_of(campaign, experts[1])[0], comment="not for your eyes")
+    history = client.get(campaign_api("history", campaign)).json()
+    assert [h["assignment"] for h in history] == [str(a.public_id) for a in mine]
+    assert [h["position"] for h in history] == [1, 2, 3]
+    assert all(h["scores"] == SCORES for h in history)
+    assert "not for your eyes" not in str(history)
+
+
+def test_paused_campaign_refuses_submits(expert_setup):
+    client, campaign, expert, _, _ = expert_setup
+    first, second = queue_of(campaign, expert)[:2]
+    stored_id = uuid.uuid4()
+    submit(client, first, client_id=stored_id)
+    campaign_transition(campaign=campaign, action="pause")
+    response = submit(client, second)
+    assert response.status_code == 409
+    assert "paused" in response.json()["detail"]
+    assert not Rating.objects.filter(assignment=second).exists()
+    # A retry of what was stored before the pause still answers as stored.
+    assert submit(client, first, client_id=stored_id).status_code == 200
+    campaign_transition(campaign=campaign, action="close")
+    response = submit(client, second)
+    assert response.status_code == 409 and "closed" in response.json()["detail"]
+
+
+def test_draft_is_kept_and_cleared_by_the_submit(expert_setup):
+    client, campaign, expert, _, _ = expert_setup
+    assignment = queue_of(campaign, expert)[0]
+    draft = {"scores": {"accuracy": 3}, "comment": "thinking", "active_seconds": 4, "saved_at": 9}
+    response = client.post(api_url("draft", assignment), draft, content_type="application/json")
+    assert response.status_code == 200 and response.json() == {"saved": True}
+    assignment.refresh_from_db()
+    assert assignment.draft["scores"] == {"accuracy": 3}
+    assert assignment.draft["comment"] == "thinking"
+    assert assignment.draft_updated_at is not None and assignment.first_shown_at is not None
+    body = client.get(campaign_api("next", campaign)).json()
+    assert body["draft"]["comment"] == "thinking"
+    submit(client, assignment)
+    assignment.refresh_from_db()
+    assert assignment.draft == {}
+
+
+def test_draft_is_validated(expert_setup):
+    client, campaign, expert, _, _ = expert_setup
+    assignment = queue_of(campaign, expert)[0]
+    for bad in ({"scores": {"accuracy": "x"}}, {"flags": ["nope"]}, {"comment": "x" * 6000}):
+        response = client.post(api_url("draft", assignment), bad, content_type="application/json")
+        assert response.status_code == 400, bad
+
+
+def test_anonymous_is_refused(launched_campaign):
+    campaign, _, experts = launched_campaign
+    assignment = queue_of(campaign, experts[0])[0]
+    client = Client()
+    for url in (
+        reverse("expert-api:campaigns"),
+        campaign_api("next", campaign),
+        campaign_api("history", campaign),
+        api_url("assignment", assignment),
+    ):
+        assert client.get(url).status_code in (401, 403), url
+    for name in ("submit", "draft"):
+        response = client.post(api_url(name, assignment), {}, content_type="application/json")
+        assert response.status_code in (401, 403)
+    assert not Rating.objects.exists()
+
+
+def test_other_experts_assignment_is_404(expert_setup):
+    client, campaign, _, experts, _ = expert_setup
+    theirs = queue_of(campaign, experts[1])[0]
+    assert submit(client, theirs).status_code == 404
+    response = client.post(
+        api_url("draft", theirs), {"comment": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert client.get(api_url("assignment", theirs)).status_code == 404
+    assert not Rating.objects.exists()
+    theirs.refresh_from_db()
+    assert theirs.draft == {}
+
+
+@pytest.mark.parametrize("who", ["outsider", "owner"])
+def test_non_experts_get_404(launched_campaign, who):
+    campaign, owner, experts = launched_campaign
+    client = Client()
+    client.force_login(owner if who == "owner" else UserFactory(username="outsider"))
+    assignment = queue_of(campaign, experts[0])[0]
+    assert client.get(reverse("expert-api:campaigns")).json() == []
+    assert client.get(campaign_api("next", campaign)).status_code == 404
+    assert client.get(campaign_api("history", campaign)).status_code == 404
+    assert submit(client, assignment).status_code == 404
+
+
+def test_unknown_ids_are_404(expert_setup):
+    client, campaign, _, _, _ = expert_setup
+    url = reverse(
+        "expert-api:submit", kwargs={"campaign_id": uuid.uuid4(), "assignment_id": uuid.uuid4()}
+    )
+    assert client.post(url, {}, content_type="application/json").status_code == 404
+    assert client.get(f"/api/expert/campaigns/{campaign.pk}/next/").status_code == 404
+
+
+def test_state_changes_need_post_and_csrf(launched_campaign):
+    campaign, _, experts = launched_campaign
+    assignment = queue_of(campaign, experts[0])[0]
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(experts[0])
+    assert client.get(api_url("submit", assignment)).status_code == 405
+    body = {"client_id": str(uuid.uuid4()), "scores": SCORES}
+    response = client.post(api_url("submit", assignment), body, content_type="application/json")
+    assert response.status_code == 403 and "CSRF" in response.json()["detail"]
+    client.get(reverse("annotations:queue"))  # sets the csrftoken cookie
+    token = client.cookies["csrftoken"].value
+    response = client.post(
+        api_url("submit", assignment), body, content_type="application/json",
+        headers={"X-CSRFToken": token},
+    )  # fmt: skip
+    assert response.status_code == 201
+
+
+def test_submit_query_count_is_small_and_constant(
+    expert_setup, small_campaign_api, django_assert_max_num_queries
+):
+    client, campaign, expert, _, _ = expert_setup
+    small_client, _, tiny = small_campaign_api
+    big = queue_of(campaign, expert)
+    # Counted statements include the savepoint and its release around the write.
+    with django_assert_max_num_queries(13):
+        assert submit(client, big[0]).status_code == 201
+    with django_assert_max_num_queries(13):
+        assert submit(small_client, tiny[0]).status_code == 201
+    with django_assert_max_num_queries(16):  # a revision also copies the old rating
+        assert submit(client, big[0]).status_code == 201
+    client_id = uuid.uuid4()
+    submit(client, big[1], client_id=client_id)
+    with django_assert_max_num_queries(5):
+        assert submit(client, big[1], client_id=client_id).status_code == 200
+
+
+def test_next_and_draft_query_counts(expert_setup, django_assert_max_num_queries):
+    client, campaign, expert, _, _ = expert_setup
+    assignment = queue_of(campaign, expert)[0]
+    with django_assert_max_num_queries(12):
+        assert client.get(campaign_api("next", campaign)).status_code == 200
+    with django_assert_max_num_queries(6):
+        client.post(api_url("draft", assignment), {"comment": "x"}, content_type="application/json")
