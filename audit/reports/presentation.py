@@ -1,0 +1,313 @@
+"""Turn a stored snapshot's JSON into what the owner's analysis page shows: table rows with
+formatted numbers, and the charts (inline SVG, see :mod:`audit.reports.charts`). Pure: no
+queries, no statistics."""
+
+from __future__ import annotations
+
+import math
+
+from audit.reports.charts import Reference, Row, interval_chart
+
+DASH = "—"
+
+
+def num(value, digits: int = 3) -> str:
+    if value is None:
+        return DASH
+    return f"{value:.{digits}f}"
+
+
+def pvalue(value) -> str:
+    if value is None:
+        return DASH
+    if value < 0.001:
+        return "< 0.001"
+    return f"{value:.3f}"
+
+
+def interval(low, high, digits: int = 3) -> str:
+    if low is None or high is None:
+        return ""
+    return f"[{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def stars(p) -> str:
+    if p is None:
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def _coef(entry: dict) -> dict:
+    return {"text": num(entry.get("value")), "reason": entry.get("reason") or ""}
+
+
+READING_LABELS = {
+    "reliable": "reliable",
+    "tentative": "tentative conclusions only",
+    "unreliable": "unreliable",
+    "undefined": "not computable",
+}
+
+
+def _alpha(entry: dict) -> dict:
+    reading = entry.get("reading") or {"level": "undefined", "text": ""}
+    return {
+        "text": num(entry.get("value")),
+        "interval": interval(entry.get("ci_low"), entry.get("ci_high")),
+        "reading": {**reading, "label": READING_LABELS.get(reading["level"], reading["level"])},
+        "reason": entry.get("reason") or "",
+        "n_units": entry.get("n_units"),
+    }
+
+
+def _icc(entry: dict) -> dict:
+    return {
+        "text": num(entry.get("value")),
+        "interval": interval(entry.get("ci_low"), entry.get("ci_high")),
+        "reason": entry.get("reason") or "",
+    }
+
+
+def agreement_rows(criteria: list[dict]) -> list[dict]:
+    rows = []
+    for c in criteria:
+        a = c["agreement"]
+        rows.append(
+            {
+                "key": c["key"],
+                "name": c["name"],
+                "n_items": c["n_items"],
+                "n_ratings": c["n_ratings"],
+                "n_raters": c["n_raters"],
+                "mean": num(c.get("mean_score"), 2),
+                "alpha_ordinal": _alpha(a["alpha_ordinal"]),
+                "alpha_interval": _alpha(a["alpha_interval"]),
+                "ac2": _coef(a["gwet_ac2_ordinal"]),
+                "ac1": _coef(a["gwet_ac1"]),
+                "fleiss": _coef(a["fleiss_kappa"]),
+                "exact": _coef(a["percent_exact"]),
+                "within_one": _coef(a["percent_within_one"]),
+                "icc1": _icc(a["icc"]["ICC1"]),
+                "icc1k": _icc(a["icc"]["ICC1k"]),
+                "kappa": {
+                    "text": num(a["cohen_kappa_quadratic"].get("mean")),
+                    "n_pairs": a["cohen_kappa_quadratic"].get("n_pairs", 0),
+                },
+            }
+        )
+    return rows
+
+
+def alpha_chart(criteria: list[dict]):
+    rows = []
+    for c in criteria:
+        a = c["agreement"]["alpha_ordinal"]
+        note = num(a.get("value"))
+        if a.get("ci_low") is not None:
+            note += " " + interval(a.get("ci_low"), a.get("ci_high"))
+        rows.append(Row(c["name"], a.get("value"), a.get("ci_low"), a.get("ci_high"), note))
+    if not any(r.estimate is not None for r in rows):
+        return ""
+    lowest = min(v for r in rows for v in (r.estimate, r.low) if v is not None)
+    start = max(-1.0, min(-0.2, math.floor(lowest * 5) / 5))  # alpha can be negative
+    step = 0.2 if start > -0.6 else 0.5
+    first = math.ceil(round(start / step, 6))
+    ticks = [round(k * step, 2) for k in range(first, round(1.0 / step) + 1)]
+    return interval_chart(
+        rows,
+        domain=(start, 1.0),
+        ticks=ticks,
+        title="Krippendorff's alpha (ordinal) per criterion, with 95% bootstrap intervals",
+        description="Dashed lines mark .667 (tentative conclusions) and .800 (reliable).",
+        references=[Reference(0.667, ".667", "#7a5a00"), Reference(0.8, ".800", "#1a7f37")],
+    )
+
+
+def comparison_panel(criterion: dict) -> dict:
+    comp = criterion["comparison"]
+    scale = criterion.get("scale") or [1, 5]
+    rows = []
+    for s in comp["summaries"]:
+        note = num(s.get("mean"), 2)
+        if s.get("ci_low") is not None:
+            note += " " + interval(s.get("ci_low"), s.get("ci_high"), 2)
+        rows.append(Row(s["method"], s.get("mean"), s.get("ci_low"), s.get("ci_high"), note))
+    unit = comp.get("unit", "")
+    chart = (
+        ""
+        if not any(r.estimate is not None for r in rows)
+        else interval_chart(
+            rows,
+            domain=(scale[0], scale[-1]),
+            ticks=list(range(int(scale[0]), int(scale[-1]) + 1)),
+            title=f"{criterion['name']}: mean score per method with 95% bootstrap intervals",
+            description=f"Item score is the mean over its raters; bootstrap resamples {unit}s.",
+        )
+    )
+    omni = comp["omnibus"]
+    test_name = {"friedman": "Friedman", "kruskal": "Kruskal-Wallis"}.get(omni["test"], "")
+    symbol = "χ²" if omni["test"] == "friedman" else "H"
+    effect = {"kendall_w": "Kendall's W", "epsilon_squared": "ε²"}.get(
+        omni.get("effect_size_name"), omni.get("effect_size_name")
+    )
+    if omni.get("p_value") is not None:
+        omnibus = (
+            f"{test_name} {symbol} = {num(omni['statistic'], 2)}, df = {num(omni['df'], 0)}, "
+            f"p = {pvalue(omni['p_value'])}; {effect} = {num(omni['effect_size'])} "
+            f"(n = {omni['n']} {unit}s)"
+        )
+    else:
+        omnibus = f"{test_name}: not computable ({omni.get('reason') or 'too few data'})."
+    test_label = {"wilcoxon": "Wilcoxon", "mann_whitney": "Mann-Whitney"}
+    effect_label = {"rank_biserial": "rank-biserial r", "cliffs_delta": "Cliff's δ"}
+    pairwise = [
+        {
+            "a": p["a"],
+            "b": p["b"],
+            "test": test_label.get(p["test"], p["test"]),
+            "p": pvalue(p.get("p_value")),
+            "p_holm": pvalue(p.get("p_holm")),
+            "stars": stars(p.get("p_holm")),
+            "effect": num(p.get("effect_size")),
+            "effect_name": effect_label.get(p["effect_size_name"], p["effect_size_name"]),
+            "difference": num(p.get("mean_difference"), 2),
+            "interval": interval(p.get("ci_low"), p.get("ci_high"), 2),
+            "reason": p.get("reason") or "",
+        }
+        for p in comp["pairwise"]
+    ]
+    return {
+        "key": criterion["key"],
+        "name": criterion["name"],
+        "chart": chart,
+        "omnibus": omnibus,
+        "significant": omni.get("p_value") is not None and omni["p_value"] < 0.05,
+        "pairwise": pairwise,
+        "ranking": comp["ranking"],
+        "n_units": comp["n_units"],
+        "n_dropped": comp["n_dropped"],
+        "unit": unit,
+    }
+
+
+def strata_rows(criteria: list[dict]) -> list[dict]:
+    rows = []
+    for c in criteria:
+        for s in c.get("strata", ()):
+            rows.append(
+                {
+                    "criterion": c["name"],
+                    "dimension": s["dimension"],
+                    "value": s["value"],
+                    "n_items": s["n_items"],
+                    "n_ratings": s["n_ratings"],
+                    "mean": num(s.get("mean_score"), 2),
+                    "alpha": _alpha(s["alpha_ordinal"]),
+                    "ac2": _coef(s["gwet_ac2_ordinal"]),
+                    "exact": _coef(s["percent_exact"]),
+                    "within_one": _coef(s["percent_within_one"]),
+                }
+            )
+    return rows
+
+
+def _signed(value, digits: int = 2) -> str:
+    return DASH if value is None else f"{value:+.{digits}f}"
+
+
+def rater_rows(raters: list[dict], criteria: list[dict]) -> tuple[list[dict], list[dict]]:
+    names = {c["key"]: c["name"] for c in criteria}
+    load, diagnostics = [], []
+    for r in raters:
+        load.append(
+            {
+                "expert": r["expert"],
+                "assigned": r["assigned"],
+                "submitted": r["submitted"],
+                "skipped": r["skipped"],
+                "pending": r["pending"],
+                "repeats": r["repeats_assigned"],
+                "median_seconds": num(r.get("median_active_seconds"), 0),
+            }
+        )
+        for key in names:  # in the criteria's order (JSON objects may come back reordered)
+            d = r.get("criteria", {}).get(key)
+            if not d:
+                continue
+            intra, gold = d.get("intra") or {}, d.get("gold") or {}
+            diagnostics.append(
+                {
+                    "expert": r["expert"],
+                    "criterion": names.get(key, key),
+                    "severity": _signed(d.get("severity")),
+                    "severity_se": num(d.get("severity_se"), 2),
+                    "alpha_without": num(d.get("alpha_without")),
+                    "alpha_delta": _signed(d.get("alpha_delta"), 3),
+                    "intra_n": intra.get("n_items", 0),
+                    "intra_exact": num(intra.get("exact"), 2),
+                    "intra_within": num(intra.get("within_one"), 2),
+                    "intra_alpha": num(intra.get("alpha")),
+                    "gold_n": gold.get("n_items", 0),
+                    "gold_exact": num(gold.get("exact"), 2),
+                    "gold_bias": _signed(gold.get("bias")),
+                    "gold_kappa": num(gold.get("kappa_quadratic")),
+                }
+            )
+    return load, diagnostics
+
+
+def flag_table(flags: dict) -> dict:
+    labels = flags.get("labels", [])
+    rows = []
+    for m in flags.get("per_method", ()):
+        cells = []
+        for label in labels:
+            share = m.get("flagged_share", {}).get(label["key"])
+            count = m.get("counts", {}).get(label["key"], 0)
+            cells.append(f"{count} ({share:.0%})" if share is not None and count else str(count))
+        rows.append(
+            {"method": m["method"], "n": m["n_ratings"], "skipped": m["skipped"], "cells": cells}
+        )
+    return {"labels": [label["label"] for label in labels], "rows": rows}
+
+
+def disputed_rows(disputed: list[dict], criteria: list[dict]) -> list[dict]:
+    rows = []
+    for d in disputed:
+        parts = []
+        for c in criteria:
+            scores = d.get("scores", {}).get(c["key"])
+            if not scores:
+                continue
+            values = ", ".join(f"{who} {scores[who]}" for who in sorted(scores))
+            spread = d.get("spread", {}).get(c["key"])
+            parts.append({"criterion": c["name"], "spread": num(spread, 0), "scores": values})
+        rows.append(
+            {
+                "id": d["campaign_item_id"],
+                "method": d["method"],
+                "stratum": d["stratum"],
+                "max_spread": num(d.get("max_spread"), 0),
+                "criteria": parts,
+            }
+        )
+    return rows
+
+
+def dashboard(results: dict) -> dict:
+    """Everything the analysis template shows, from a succeeded snapshot's results."""
+    criteria = results.get("criteria", [])
+    load, diagnostics = rater_rows(results.get("raters", []), criteria)
+    return {
+        "empty": results.get("empty", False),
+        "message": results.get("message"),
+        "counts": results.get("counts", {}),
+        "agreement": agreement_rows(criteria),
+        "alpha_chart": alpha_chart(criteria) if criteria else "",
+        "comparisons": [comparison_panel(c) for c in criteria],
+        "strata": strata_rows(criteria),
+        "raters": load,
+        "rater_diagnostics": diagnostics,
+        "flags": flag_table(results.get("flags", {})),
+        "disputed": disputed_rows(results.get("disputed", []), criteria),
+    }
