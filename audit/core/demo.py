@@ -164,9 +164,9 @@ SIMULATED_QUALITY = {
 }
 
 
-def create_demo_campaign(*, dataset: Dataset, owner, seed: int, rated_per_expert=(24, 16, 8)):
-    """The PubMedVision-check template over the demo data, launched, with simulated ratings for
-    the first items of each demo expert's queue (the rest is left to rate)."""
+def create_demo_campaign(*, dataset: Dataset, owner, seed: int, rated_pairs: int = 30):
+    """The PubMedVision-check template over the demo data, launched, with simulated ratings of
+    the first ``rated_pairs`` source pairs by all three experts, and a first analysis."""
     from annotations.services import rating_submit
     from audit.campaigns.models import Assignment
     from audit.campaigns.services import campaign_launch, pubmedvision_check_create
@@ -184,25 +184,38 @@ def create_demo_campaign(*, dataset: Dataset, owner, seed: int, rated_per_expert
     campaign = campaign_launch(campaign=campaign)
     criteria = list(campaign.criteria.all())
     rng = random.Random(seed)
-    for expert, count, severity in zip(experts, rated_per_expert, (0.0, -0.4, 0.3), strict=True):
-        queue = (
-            Assignment.objects.filter(campaign=campaign, expert=expert)
-            .select_related("campaign_item__method")
-            .order_by("position")[:count]
-        )
-        for assignment in queue:
-            quality = SIMULATED_QUALITY.get(assignment.campaign_item.method.key, 3.0)
-            scores = {
-                c.key: min(c.scale_max, max(c.scale_min, round(rng.gauss(quality + severity, 0.8))))
-                for c in criteria
-            }
-            flags = ["hallucination"] if scores[criteria[0].key] <= 1 else []
-            rating_submit(
-                assignment=assignment,
-                expert=expert,
-                client_id=uuid.UUID(int=rng.getrandbits(128)),
-                scores=scores,
-                flags=flags,
-                active_seconds=rng.uniform(20, 90),
+    # All three experts rate the same first source pairs (every method of each), so agreement
+    # and the method comparison have something to show; the rest is left to rate.
+    pairs = sorted(set(campaign.items.values_list("source_pair_id", flat=True)))
+    pairs = pairs[: max(1, min(rated_pairs, len(pairs) // 2))]
+    severity = {expert.pk: s for expert, s in zip(experts, (0.0, -0.4, 0.3), strict=True)}
+    queue = (
+        Assignment.objects.filter(campaign=campaign, campaign_item__source_pair_id__in=pairs)
+        .select_related("campaign_item__method", "expert")
+        .order_by("expert_id", "position")
+    )
+    for assignment in queue:
+        quality = SIMULATED_QUALITY.get(assignment.campaign_item.method.key, 3.0)
+        # One latent quality per item, shared by the raters, plus each rater's noise.
+        item_rng = random.Random(seed * 1_000_003 + assignment.campaign_item_id)
+        latent = item_rng.gauss(quality, 0.7)
+        scores = {
+            c.key: min(
+                c.scale_max,
+                max(c.scale_min, round(rng.gauss(latent + severity[assignment.expert_id], 0.5))),
             )
+            for c in criteria
+        }
+        flags = ["hallucination"] if scores[criteria[0].key] <= 1 else []
+        rating_submit(
+            assignment=assignment,
+            expert=assignment.expert,
+            client_id=uuid.UUID(int=rng.getrandbits(128)),
+            scores=scores,
+            flags=flags,
+            active_seconds=rng.uniform(20, 90),
+        )
+    from audit.reports.analysis import analyse_campaign
+
+    analyse_campaign(campaign=campaign)
     return campaign

@@ -6,6 +6,7 @@ from annotations.models import Rating, Score
 from audit.campaigns.models import Campaign
 from audit.core.demo import DEMO_ACCOUNTS, DEMO_CAMPAIGN, DEMO_DATASET
 from audit.datasets.models import Dataset, Method, SourcePair
+from audit.reports.models import AnalysisSnapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,11 @@ def test_seed_demo_makes_accounts_and_a_dataset_with_every_method(settings, tmp_
     rated = Rating.objects.filter(assignment__campaign=campaign)
     assert 0 < rated.count() < campaign.assignments.count()  # some rated, some left to rate
     assert Score.objects.filter(rating__in=rated).count() == rated.count() * 4
+    # Every rated item has all three experts' ratings, and the first analysis is there.
+    for item in campaign.items.filter(assignments__rating__isnull=False).distinct():
+        assert Rating.objects.filter(assignment__campaign_item=item).count() == 3
+    snapshot = AnalysisSnapshot.objects.filter(campaign=campaign).latest("created_at")
+    assert snapshot.n_ratings == rated.count()
     call_command("seed_demo", "--pairs", "4")  # a second run changes nothing
     assert dataset.items.count() == 4 * 5
     assert Campaign.objects.count() == 1
