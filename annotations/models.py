@@ -66,3 +66,6 @@ class RatingRevision(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["rating", "revision"], name="uniq_rating_revision")
         ]
+
+    def __str__(self) -> str:
+        return f"rating {self.rating_id} revision {self.revision}"

@@ -24,8 +24,10 @@ def _validate(assignment: Assignment, scores: dict, flags, skipped: bool, skip_r
             value = scores.get(criterion.key)
             if value is None:
                 errors[criterion.key] = f"give a score for {criterion.name}"
-            elif not isinstance(value, int) or isinstance(value, bool) or not (
-                criterion.scale_min <= value <= criterion.scale_max
+            elif (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or not (criterion.scale_min <= value <= criterion.scale_max)
             ):
                 errors[criterion.key] = (
                     f"{criterion.name}: a whole number from {criterion.scale_min} "

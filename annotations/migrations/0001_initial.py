@@ -6,59 +6,115 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('campaigns', '0001_initial'),
+        ("campaigns", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Rating',
+            name="Rating",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_id', models.UUIDField(unique=True)),
-                ('flags', models.JSONField(blank=True, default=list)),
-                ('comment', models.TextField(blank=True)),
-                ('skipped', models.BooleanField(default=False)),
-                ('skip_reason', models.CharField(blank=True, max_length=500)),
-                ('active_seconds', models.FloatField(default=0)),
-                ('revision', models.PositiveIntegerField(default=1)),
-                ('submitted_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assignment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='rating', to='campaigns.assignment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("client_id", models.UUIDField(unique=True)),
+                ("flags", models.JSONField(blank=True, default=list)),
+                ("comment", models.TextField(blank=True)),
+                ("skipped", models.BooleanField(default=False)),
+                ("skip_reason", models.CharField(blank=True, max_length=500)),
+                ("active_seconds", models.FloatField(default=0)),
+                ("revision", models.PositiveIntegerField(default=1)),
+                ("submitted_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "assignment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rating",
+                        to="campaigns.assignment",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RatingRevision',
+            name="RatingRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('revision', models.PositiveIntegerField()),
-                ('scores', models.JSONField(default=dict)),
-                ('flags', models.JSONField(default=list)),
-                ('comment', models.TextField(blank=True)),
-                ('skipped', models.BooleanField(default=False)),
-                ('changed_at', models.DateTimeField(auto_now_add=True)),
-                ('changed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('rating', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='annotations.rating')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("revision", models.PositiveIntegerField()),
+                ("scores", models.JSONField(default=dict)),
+                ("flags", models.JSONField(default=list)),
+                ("comment", models.TextField(blank=True)),
+                ("skipped", models.BooleanField(default=False)),
+                ("changed_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "rating",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="revisions",
+                        to="annotations.rating",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['rating', 'revision'],
-                'constraints': [models.UniqueConstraint(fields=('rating', 'revision'), name='uniq_rating_revision')],
+                "ordering": ["rating", "revision"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("rating", "revision"), name="uniq_rating_revision"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Score',
+            name="Score",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.SmallIntegerField()),
-                ('criterion', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='scores', to='campaigns.criterion')),
-                ('rating', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scores', to='annotations.rating')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("value", models.SmallIntegerField()),
+                (
+                    "criterion",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="scores",
+                        to="campaigns.criterion",
+                    ),
+                ),
+                (
+                    "rating",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scores",
+                        to="annotations.rating",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('rating', 'criterion'), name='uniq_score')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("rating", "criterion"), name="uniq_score")
+                ],
             },
         ),
     ]

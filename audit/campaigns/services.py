@@ -314,7 +314,7 @@ def _redistribute(campaign: Campaign, experts: list[int]) -> list[tuple]:
             "campaign_item__source_pair_id",
             "campaign_item__method__key",
             "status",
-        )  # fmt: skip
+        )
     )
     slots = [
         assigning.ExistingSlot(e, ci, sp, m, status != Assignment.Status.PENDING)
