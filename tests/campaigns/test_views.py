@@ -14,38 +14,10 @@ from audit.campaigns.criteria import DEFAULT_CRITERIA
 from audit.campaigns.models import Assignment, Campaign, Membership
 from audit.campaigns.services import campaign_create
 from audit.datasets.models import Method
+from tests.campaigns.conftest import ALLOWED, METHODS, ROLES
 from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-METHODS = ["native_caption", "llm_reformatted", "mllm_distill", "mllm_reformatted"]
-ROLES = ["anonymous", "expert_here", "expert_elsewhere", "owner_here", "owner_elsewhere", "staff"]
-ALLOWED = {"owner_here", "staff"}
-
-
-@pytest.fixture
-def world(launched_campaign):
-    """The launched campaign of owner1 (experts a, b, c) and a draft of owner2 (expert z)."""
-    campaign, owner, experts = launched_campaign
-    owner2 = UserFactory(username="owner2")
-    expert_z = UserFactory(username="expert_z")
-    other = campaign_create(
-        name="Owner two draft",
-        created_by=owner2,
-        datasets=list(campaign.datasets.all()),
-        methods=METHODS,
-        n=2,
-        experts=[expert_z],
-    )
-    users = {
-        "anonymous": None,
-        "expert_here": experts[0],
-        "expert_elsewhere": expert_z,
-        "owner_here": owner,
-        "owner_elsewhere": owner2,
-        "staff": StaffFactory(username="staff1"),
-    }
-    return {"campaign": campaign, "other": other, "users": users, "experts": experts}
 
 
 def as_user(client, user):
