@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/", include("audit.campaigns.api_urls")),
     path("api/expert/", include("annotations.api_urls")),
     path("api/", include("audit.reports.api_urls")),
+    path("", include("audit.core.urls")),
     path("campaigns/", include("audit.campaigns.urls")),
     path("reports/", include("audit.reports.urls")),
     path("rate/", include("annotations.urls")),
