@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "audit.core",
     "audit.datasets",
     "audit.campaigns",
@@ -48,6 +49,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "audit.core.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "audit.urls"
@@ -83,13 +87,48 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("AUDIT_PASSWORD_MIN_LENGTH", default=12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Sign-in: django-axes counts failures per username + IP address and locks that pair out for
+# a while; then the ModelBackend. Add single sign-on backends (e.g. mozilla-django-oidc,
+# django-auth-ldap) with DJANGO_AUTHENTICATION_BACKENDS; see README "Accounts and sign-in".
+AUTHENTICATION_BACKENDS = [
+    "audit.core.auth.ThrottledBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    *env.list("DJANGO_AUTHENTICATION_BACKENDS", default=[]),
+]
+AXES_ENABLED = env.bool("AUDIT_LOGIN_THROTTLE", default=True)
+AXES_FAILURE_LIMIT = env.int("AUDIT_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AUDIT_LOGIN_COOLOFF_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# Behind N reverse proxies, the client address is taken from X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env.int("AUDIT_PROXY_COUNT", default=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+)
+# Sessions end after AUDIT_SESSION_AGE_SECONDS (8 hours: a working day), or when the
+# browser closes if AUDIT_SESSION_EXPIRE_AT_BROWSER_CLOSE is set.
+SESSION_COOKIE_AGE = env.int("AUDIT_SESSION_AGE_SECONDS", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("AUDIT_SESSION_EXPIRE_AT_BROWSER_CLOSE", default=False)
+# Content-Security-Policy sent with every response (audit.core.middleware): no inline script.
+CONTENT_SECURITY_POLICY = env.str(
+    "AUDIT_CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -208,11 +247,14 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-if not DEBUG and env.bool("DJANGO_SECURE", default=False):
+# Behind TLS: DJANGO_SECURE=1 turns all of these on; each can still be set on its own.
+# `DJANGO_DEBUG=0 DJANGO_SECURE=1 DJANGO_SECRET_KEY=... manage.py check --deploy` is clean.
+_SECURE = not DEBUG and env.bool("DJANGO_SECURE", default=False)
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=_SECURE):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=_SECURE)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=_SECURE)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=_SECURE)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if _SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_SECURE)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=_SECURE)
