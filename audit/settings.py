@@ -39,7 +39,6 @@ INSTALLED_APPS = [
     "annotations",
     "audit.reports",
     "audit.reports.exports",
-    "audit.regeneration",
 ]
 
 MIDDLEWARE = [
@@ -156,8 +155,6 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Content-addressed image store (sha256), one copy per image; thumbnails cached beside it.
 IMAGE_STORE_DIR = Path(env.str("AUDIT_IMAGE_STORE", default=str(VAR_DIR / "images")))
-# Quality reports (HTML and PDF), served only through permission-checked views.
-QUALITY_REPORTS_DIR = Path(env.str("AUDIT_REPORTS_DIR", default=str(VAR_DIR / "reports")))
 IMAGE_MAX_PIXELS = env.int("AUDIT_IMAGE_MAX_PIXELS", default=100_000_000)
 IMAGE_MAX_BYTES = env.int("AUDIT_IMAGE_MAX_BYTES", default=64 * 1024 * 1024)
 IMAGE_URL_MAX_AGE = env.int("AUDIT_IMAGE_URL_MAX_AGE", default=6 * 3600)
@@ -216,7 +213,6 @@ CELERY_TASK_ROUTES = {
     "datasets.*": {"queue": CELERY_QUEUE_IO},
     "reports.analysis.*": {"queue": CELERY_QUEUE_ANALYSIS},
     "exports.*": {"queue": CELERY_QUEUE_IO},
-    "regeneration.*": {"queue": CELERY_QUEUE_GPU},
 }
 # Exports (ratings, audited datasets): files under EXPORT_DIR, downloadable until they expire;
 # rows read from the database in chunks of EXPORT_CHUNK_SIZE.
@@ -226,14 +222,6 @@ EXPORT_CHUNK_SIZE = env.int("AUDIT_EXPORT_CHUNK_SIZE", default=50_000)
 # Seconds to wait after a rating before recomputing a campaign's analysis (debounce).
 ANALYSIS_DEBOUNCE_SECONDS = env.int("AUDIT_ANALYSIS_DEBOUNCE_SECONDS", default=30)
 ANALYSIS_BOOTSTRAP_REPLICATES = env.int("AUDIT_ANALYSIS_BOOTSTRAP_REPLICATES", default=1000)
-# Regeneration (audit/regeneration): the model server and its key come from the environment only;
-# the key is never stored in a job row nor logged.
-REGENERATION_BASE_URL = env.str("OPENAI_BASE_URL", default="http://127.0.0.1:8001/v1")
-REGENERATION_API_KEY = env.str("OPENAI_API_KEY", default="")
-REGENERATION_CHUNK_SIZE = env.int("AUDIT_REGENERATION_CHUNK_SIZE", default=256)
-REGENERATION_TIMEOUT = env.float("AUDIT_REGENERATION_TIMEOUT", default=120.0)
-REGENERATION_MAX_RETRIES = env.int("AUDIT_REGENERATION_MAX_RETRIES", default=4)
-REGENERATION_RETRY_BACKOFF = env.float("AUDIT_REGENERATION_RETRY_BACKOFF", default=1.0)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
