@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "annotations",
     "audit.reports",
     "audit.reports.exports",
+    "audit.regeneration",
 ]
 
 MIDDLEWARE = [
@@ -213,6 +214,7 @@ CELERY_TASK_ROUTES = {
     "datasets.*": {"queue": CELERY_QUEUE_IO},
     "reports.analysis.*": {"queue": CELERY_QUEUE_ANALYSIS},
     "exports.*": {"queue": CELERY_QUEUE_IO},
+    "regeneration.*": {"queue": CELERY_QUEUE_GPU},
 }
 # Exports (ratings, audited datasets): files under EXPORT_DIR, downloadable until they expire;
 # rows read from the database in chunks of EXPORT_CHUNK_SIZE.
@@ -222,6 +224,14 @@ EXPORT_CHUNK_SIZE = env.int("AUDIT_EXPORT_CHUNK_SIZE", default=50_000)
 # Seconds to wait after a rating before recomputing a campaign's analysis (debounce).
 ANALYSIS_DEBOUNCE_SECONDS = env.int("AUDIT_ANALYSIS_DEBOUNCE_SECONDS", default=30)
 ANALYSIS_BOOTSTRAP_REPLICATES = env.int("AUDIT_ANALYSIS_BOOTSTRAP_REPLICATES", default=1000)
+# Regeneration (audit/regeneration): the model server and its key come from the environment only;
+# the key is never stored in a job row nor logged.
+REGENERATION_BASE_URL = env.str("OPENAI_BASE_URL", default="http://127.0.0.1:8001/v1")
+REGENERATION_API_KEY = env.str("OPENAI_API_KEY", default="")
+REGENERATION_CHUNK_SIZE = env.int("AUDIT_REGENERATION_CHUNK_SIZE", default=256)
+REGENERATION_TIMEOUT = env.float("AUDIT_REGENERATION_TIMEOUT", default=120.0)
+REGENERATION_MAX_RETRIES = env.int("AUDIT_REGENERATION_MAX_RETRIES", default=4)
+REGENERATION_RETRY_BACKOFF = env.float("AUDIT_REGENERATION_RETRY_BACKOFF", default=1.0)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
