@@ -97,3 +97,40 @@ def expected_long(campaign, *, names: bool = False) -> list[dict]:
         base["scores"] = {s.criterion.key: s.value for s in scores}
         rows.append(base)
     return rows
+
+
+ROLES = ["anonymous", "expert_here", "expert_elsewhere", "owner_here", "owner_elsewhere", "staff"]
+ALLOWED = {"owner_here", "staff"}
+
+
+@pytest.fixture
+def world(rated_campaign, tmp_path):
+    """The rated campaign of owner1 (experts a, b, c) and a draft of owner2 (expert z) over
+    another dataset; the six roles."""
+    from audit.campaigns.services import campaign_create
+    from audit.core.demo import import_demo_dataset
+    from tests.factories import StaffFactory, UserFactory
+
+    campaign, owner, experts = rated_campaign
+    owner2 = UserFactory(username="owner2")
+    expert_z = UserFactory(username="expert_z")
+    other_dataset = import_demo_dataset(folder=tmp_path / "d2", n_pairs=3,
+                                        seed=9, owner=owner2, name="Other set")  # fmt: skip
+    other = campaign_create(
+        name="Owner two draft",
+        created_by=owner2,
+        datasets=[other_dataset],
+        methods=["native_caption", "mllm_reformatted"],
+        n=2,
+        experts=[expert_z],
+    )
+    users = {
+        "anonymous": None,
+        "expert_here": experts[0],
+        "expert_elsewhere": expert_z,
+        "owner_here": owner,
+        "owner_elsewhere": owner2,
+        "staff": StaffFactory(username="staff1"),
+    }
+    return {"campaign": campaign, "other": other, "users": users, "experts": experts,
+            "dataset": campaign.datasets.get(), "other_dataset": other_dataset}  # fmt: skip
