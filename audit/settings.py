@@ -156,6 +156,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Content-addressed image store (sha256), one copy per image; thumbnails cached beside it.
 IMAGE_STORE_DIR = Path(env.str("AUDIT_IMAGE_STORE", default=str(VAR_DIR / "images")))
+# Quality reports (HTML and PDF), served only through permission-checked views.
+QUALITY_REPORTS_DIR = Path(env.str("AUDIT_REPORTS_DIR", default=str(VAR_DIR / "reports")))
+# The site's address, for links in mailed reports (no request to take it from).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 IMAGE_MAX_PIXELS = env.int("AUDIT_IMAGE_MAX_PIXELS", default=100_000_000)
 IMAGE_MAX_BYTES = env.int("AUDIT_IMAGE_MAX_BYTES", default=64 * 1024 * 1024)
 IMAGE_URL_MAX_AGE = env.int("AUDIT_IMAGE_URL_MAX_AGE", default=6 * 3600)
