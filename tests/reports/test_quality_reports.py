@@ -474,3 +474,15 @@ def test_api_schedules_and_on_demand_report(client, made, django_capture_on_comm
     assert newest.requested_by == made["users"]["owner_here"]
     assert abs((newest.period_end - end).total_seconds()) < 1
     assert mail.outbox[-1].attachments[0][2] == "application/pdf"
+
+
+def test_demo_seeds_a_weekly_schedule_and_a_first_report(launched_campaign):
+    from audit.core.demo import seed_demo_reports
+
+    campaign, *_ = launched_campaign
+    seed_demo_reports(campaign=campaign)
+    (schedule,) = ReportSchedule.objects.filter(campaign=campaign)
+    entry = schedule.periodic_task
+    assert (entry.crontab.day_of_week, entry.crontab.hour, entry.crontab.minute) == ("1", "7", "0")
+    assert QualityReport.objects.get(campaign=campaign).status == "succeeded"
+    assert mail.outbox == []
