@@ -4,15 +4,18 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
+from audit.datasets.models import Dataset
 from audit.regeneration.models import Generation, RegenerationJob
 
 
 def can_regenerate(user) -> bool:
-    """Staff, and owners (the regeneration or campaign-creation permission)."""
+    """Staff, and owners: dataset owners, or users with the regeneration or campaign-creation
+    permission (experts have neither)."""
     return user.is_authenticated and (
         user.is_staff
         or user.has_perm("regeneration.add_regenerationjob")
         or user.has_perm("campaigns.add_campaign")
+        or Dataset.objects.filter(owner=user).exists()
     )
 
 
