@@ -156,3 +156,21 @@ def images_sent(request: dict) -> list[str]:
 def text_sent(request: dict) -> str:
     """Everything textual a recorded request carried (all messages)."""
     return json.dumps(request["body"]["messages"])
+
+
+def main() -> None:
+    """Run the stub on its own (the benchmark does, so it does not share the client's GIL):
+    ``python -m tests.regeneration.stub_server`` prints its base URL and serves until killed."""
+    import sys
+
+    server = StubServer(record=False).start()
+    print(server.base_url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
