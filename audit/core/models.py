@@ -66,7 +66,7 @@ class AuditEvent(models.Model):
             def scores(values, skipped):
                 if skipped:
                     return "skipped"
-                return ", ".join(f"{k}: {v}" for k, v in values.items()) or "-"
+                return ", ".join(f"{k}: {v}" for k, v in sorted(values.items())) or "-"
 
             return (
                 f"{scores(data.get('old_scores', {}), data.get('old_skipped'))} -> "

@@ -98,7 +98,10 @@ def test_a_revised_rating_records_old_and_new_scores(launched_campaign, client):
     client.force_login(owner)
     page = client.get(activity_url(campaign)).content.decode()
     assert "rating.revised" in page and "expert_a" in page
-    assert "accuracy: 4, relevance: 5, completeness: 3, usefulness: 4 -&gt; accuracy: 2" in page
+    assert (
+        "accuracy: 4, completeness: 3, relevance: 5, usefulness: 4 -&gt; "
+        "accuracy: 2, completeness: 3, relevance: 5, usefulness: 1"
+    ) in page
 
 
 def test_activity_page_is_for_owners_of_that_campaign_only(launched_campaign, client):
