@@ -38,6 +38,7 @@ OWNER_PERMISSIONS = [
     "change_method",
     "view_importjob",
     "add_importjob",
+    "view_auditevent",
 ]
 
 
@@ -61,7 +62,8 @@ def owners_group() -> Group:
     group, _ = Group.objects.get_or_create(name=OWNERS_GROUP)
     group.permissions.set(
         Permission.objects.filter(
-            content_type__app_label__in=["datasets", "campaigns"], codename__in=OWNER_PERMISSIONS
+            content_type__app_label__in=["datasets", "campaigns", "core"],
+            codename__in=OWNER_PERMISSIONS,
         )
     )
     return group

@@ -151,3 +151,16 @@ def test_service_records_a_system_action_without_actor(launched_campaign):
     campaign, _, _ = launched_campaign
     event = audit_event_record(actor=None, verb="export.created", target=None, campaign=campaign)
     assert event.actor is None and str(event) == "system export.created"
+
+
+def test_campaign_owners_group_reads_the_trail_in_the_admin(launched_campaign, client):
+    from audit.core.demo import owners_group
+
+    campaign, owner, _ = launched_campaign
+    owner.is_staff = True
+    owner.save(update_fields=["is_staff"])
+    owner.groups.add(owners_group())
+    client.force_login(owner)
+    listing = client.get(reverse("admin:core_auditevent_changelist"))
+    assert listing.status_code == 200 and "campaign.launched" in listing.content.decode()
+    assert client.get(reverse("admin:core_auditevent_add")).status_code == 403
