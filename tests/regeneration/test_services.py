@@ -441,3 +441,49 @@ def test_a_finished_job_becomes_a_paired_comparison_campaign(marked, stub):
     unfinished = make_job(marked, stub, ["llm_reformatted"])
     with pytest.raises(ValidationError, match="finished"):
         services.comparison_campaign_create(job=unfinished, created_by=marked.owner)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_stops_a_running_chunk_after_its_current_batch(marked, monkeypatch):
+    """The owner cancels while a chunk is running (in another thread, as on a worker): the chunk
+    stops after the batch it is writing; resume then finishes without asking anything twice."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from tests.regeneration.stub_server import StubServer
+
+    monkeypatch.setattr(services, "FLUSH_EVERY", 2)
+    slow = StubServer(delay=0.1).start()
+    try:
+        job = make_job(
+            marked, slow, ["llm_reformatted", "mllm_distill"], parameters={"concurrency": 1}
+        )
+        outcome = {}
+
+        def run():
+            try:
+                outcome["next"] = services.job_run_chunk(job_id=job.pk, offset=0)
+            finally:
+                connection.close()
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        deadline = time.monotonic() + 30
+        while Generation.objects.filter(job=job).count() < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        services.job_cancel(job=job)
+        worker.join(timeout=30)
+        assert outcome["next"] is None
+        job.refresh_from_db()
+        assert job.status == "cancelled" and job.cursor == 0
+        written = Generation.objects.filter(job=job).count()
+        assert 2 <= written <= 6 and slow.count < 16
+        asked = slow.count
+        job = run_all(services.job_resume(job=job))
+        assert job.status == "succeeded"
+        assert Generation.objects.filter(job=job).count() == 16
+        assert slow.count - asked == 16 - written
+    finally:
+        slow.stop()
