@@ -22,6 +22,14 @@ class RegenerationJobAdmin(admin.ModelAdmin):
     ]
     filter_horizontal = ["source_datasets"]
 
+    # Jobs are created through the service (owner pages, API), which refuses secrets and checks
+    # the selection; the admin only shows them.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
@@ -31,4 +39,7 @@ class GenerationAdmin(admin.ModelAdmin):
     readonly_fields = ["raw_output", "parsed", "error", "item_ids", "prompt_hash"]
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -25,7 +25,7 @@ from audit.regeneration import services
     retry_backoff_max=300,
     max_retries=5,
     soft_time_limit=1800,
-    time_limit=1900,
+    time_limit=2100,  # room for the requests in flight (timeout 120 s) to end
 )
 def run_chunk(self, job_id: int, offset: int) -> int | None:
     try:

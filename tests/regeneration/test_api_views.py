@@ -198,3 +198,13 @@ def test_experts_never_see_how_a_regenerated_item_was_made(world, client):
             job.output_dataset.name,
         ):
             assert secret not in page
+
+
+def test_admin_shows_jobs_and_generations_read_only(world, admin_client):
+    job = run_all(world["job"])
+    for name in ("regenerationjob", "generation"):
+        response = admin_client.get(reverse(f"admin:regeneration_{name}_changelist"))
+        assert response.status_code == 200
+        assert admin_client.get(reverse(f"admin:regeneration_{name}_add")).status_code == 403
+    page = admin_client.get(reverse("admin:regeneration_regenerationjob_change", args=[job.pk]))
+    assert page.status_code == 200 and "secret-model-7b" in page.content.decode()
