@@ -2,8 +2,9 @@
 cursor (on PostgreSQL Django's chunked cursor is a named psycopg cursor), so memory stays flat
 whatever the size of a campaign or dataset."""
 
+import io
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
@@ -65,6 +66,14 @@ def _t(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def _utc_text(column: str) -> str:
+    """A timestamp as UTC text ``YYYY-MM-DD HH:MM:SS[.ffffff]`` on both backends: decoding text
+    is far cheaper than building a datetime per row, and Arrow parses it in bulk."""
+    if connection.vendor == "postgresql":
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+    return f"({column} || '')"  # SQLite keeps UTC text; the expression skips the converter
+
+
 def _ratings_sql(*, with_unscored: bool) -> str:
     join = "LEFT JOIN" if with_unscored else "JOIN"
     from django.contrib.auth import get_user_model
@@ -72,7 +81,8 @@ def _ratings_sql(*, with_unscored: bool) -> str:
     return f"""
         SELECT r.id, ci.id, i.id, i.external_id, i.source_pair_id, m.key, d.name, i.modality,
                i.body_part, ci.stratum, a.expert_id, u.username, a.is_repeat, c.key, s.value,
-               r.flags, r.comment, r.active_seconds, r.submitted_at, r.revision, r.skipped,
+               r.flags, r.comment, r.active_seconds, {_utc_text("r.submitted_at")}, r.revision,
+               r.skipped,
                r.skip_reason
         FROM {_t(Rating)} r
         JOIN {_t(Assignment)} a ON a.id = r.assignment_id
@@ -101,7 +111,19 @@ def rating_rows(campaign: Campaign, *, with_unscored: bool, chunk_size: int) -> 
     # PostgreSQL: a named cursor lives in a transaction (and reads one snapshot). SQLite: one
     # SELECT is already a snapshot, and a transaction there would lock out writers.
     in_transaction = transaction.atomic() if connection.vendor == "postgresql" else nullcontext()
-    with in_transaction, connection.chunked_cursor() as cursor:
+    with in_transaction:
+        if connection.vendor == "postgresql":
+            # A named cursor is planned for its first 10% of rows by default (nested loops);
+            # this one is read to the end: plan for all rows (hash joins, one sort).
+            with connection.cursor() as plain:
+                plain.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+                # Sort in memory on the server (the worker's memory is not concerned).
+                plain.execute("SET LOCAL work_mem = '128MB'")
+        yield from _fetch(campaign, with_unscored=with_unscored, chunk_size=chunk_size)
+
+
+def _fetch(campaign: Campaign, *, with_unscored: bool, chunk_size: int) -> Iterator[list]:
+    with connection.chunked_cursor() as cursor:
         cursor.execute(_ratings_sql(with_unscored=with_unscored), [campaign.pk])
         while rows := cursor.fetchmany(chunk_size):
             yield rows
@@ -173,3 +195,91 @@ def dataset_source_format(dataset: Dataset) -> str:
         Item.objects.filter(dataset=dataset).order_by("id").values_list("provenance", flat=True)
     ).first()
     return (provenance or {}).get("format", "") if isinstance(provenance, dict) else ""
+
+
+# --- The PostgreSQL fast path: COPY ... TO STDOUT ---------------------------------------------
+
+# The long layout as CSV text, formatted exactly as the Python path writes it (booleans as
+# True/False, flags joined by ";", stratum by " / ", timestamps as UTC ISO 8601 with offset).
+_LONG_COPY_SQL = """
+    COPY (
+        SELECT %s AS campaign, r.id AS rating_id, ci.id AS campaign_item_id, i.id AS item_id,
+               i.external_id AS item_external_id, i.source_pair_id AS source_pair_id,
+               m.key AS method, d.name AS dataset, i.modality AS modality,
+               i.body_part AS body_part,
+               array_to_string(ARRAY(SELECT jsonb_array_elements_text(ci.stratum)), ' / ')
+                   AS stratum,
+               x.expert AS expert,
+               CASE WHEN a.is_repeat THEN 'True' ELSE 'False' END AS is_repeat,
+               c.key AS criterion, s.value AS score,
+               NULLIF(array_to_string(ARRAY(SELECT jsonb_array_elements_text(r.flags)), ';'), '')
+                   AS flags,
+               r.comment AS comment, r.active_seconds AS active_seconds,
+               to_char(r.submitted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00:00'
+                   AS submitted_at,
+               r.revision AS revision
+        FROM {rating} r
+        JOIN {assignment} a ON a.id = r.assignment_id
+        JOIN {campaign_item} ci ON ci.id = a.campaign_item_id
+        JOIN {item} i ON i.id = ci.item_id
+        JOIN {method} m ON m.id = ci.method_id
+        JOIN {dataset} d ON d.id = i.dataset_id
+        JOIN unnest(%s::bigint[], %s::text[]) AS x(id, expert) ON x.id = a.expert_id
+        JOIN {score} s ON s.rating_id = r.id
+        JOIN {criterion} c ON c.id = s.criterion_id
+        WHERE a.campaign_id = %s
+        ORDER BY r.id, c.position, c.id
+    ) TO STDOUT WITH (FORMAT csv, HEADER true)
+"""
+
+
+def rating_experts(campaign: Campaign) -> list[tuple[int, str]]:
+    """(user id, username) of everyone with an assignment in the campaign."""
+    return list(
+        Assignment.objects.filter(campaign=campaign)
+        .values_list("expert_id", "expert__username")
+        .distinct()
+        .order_by("expert_id")
+    )
+
+
+class CopyStream(io.RawIOBase):
+    """A readable file over COPY's chunks, for readers that want a file (pyarrow's CSV)."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self.chunks = chunks
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            try:
+                self.pending = bytes(next(self.chunks))
+            except StopIteration:
+                return 0
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
+@contextmanager
+def rating_long_copy(campaign: Campaign, *, expert_labels: dict[int, str]):
+    """PostgreSQL only: the long layout streamed as CSV bytes by the server (COPY TO STDOUT);
+    yields ``(chunks, cursor)``; ``cursor.rowcount`` holds the row count once read."""
+    from django.contrib.auth import get_user_model
+
+    sql = _LONG_COPY_SQL.format(
+        rating=_t(Rating), assignment=_t(Assignment), campaign_item=_t(CampaignItem),
+        item=_t(Item), method=_t(Method), dataset=_t(Dataset), score=_t(Score),
+        criterion=_t(Criterion), user=_t(get_user_model()),
+    )  # fmt: skip
+    ids = list(expert_labels)
+    params = [str(campaign.public_id), ids, [expert_labels[i] for i in ids], campaign.pk]
+    with transaction.atomic(), connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg 3
+        raw.execute("SET LOCAL work_mem = '128MB'")
+        with raw.copy(sql, params) as copy:
+            yield iter(copy), raw
