@@ -14,7 +14,9 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+
+import numpy as np
 
 from annotations.models import Score
 from audit.campaigns.models import Assignment, Campaign
@@ -76,7 +78,7 @@ def progress(campaign: Campaign, end: datetime) -> dict:
 
 def throughput(activity: list[Activity], start: datetime, end: datetime) -> dict:
     """Ratings submitted in the period per expert and per method (with skips and the median
-    active seconds), and per expert per day (for the chart)."""
+    active seconds), and per method per day (for the chart)."""
     days = max((end - start).total_seconds() / 86400, 1 / 24)
 
     def table(key) -> list[dict]:
@@ -96,13 +98,13 @@ def throughput(activity: list[Activity], start: datetime, end: datetime) -> dict
 
     daily: dict[str, Counter] = defaultdict(Counter)
     for a in activity:
-        daily[a.expert][a.submitted_at.date().isoformat()] += 1
+        daily[a.method][a.submitted_at.date().isoformat()] += 1
     return {
         "total": len(activity),
         "skipped": sum(a.skipped for a in activity),
         "per_expert": table(lambda a: a.expert),
         "per_method": table(lambda a: a.method),
-        "daily": {expert: dict(sorted(c.items())) for expert, c in sorted(daily.items())},
+        "daily": {method: dict(sorted(c.items())) for method, c in sorted(daily.items())},
     }
 
 
@@ -136,35 +138,41 @@ def severity_drift(records: list[tuple], *, bin_days: int) -> dict:
     experts' scores on the same item and criterion), over all criteria, binned by when the
     expert submitted. A severity that moves from bin to bin is drift. Returns
     ``{"bins": [iso date, ...], "experts": {name: [offset or None per bin]}, "n": {...}}``."""
-    cells: dict[tuple, dict[str, float]] = defaultdict(dict)
-    when: dict[tuple, datetime] = {}
-    for key, item, expert, value, submitted in records:
-        cells[(key, item)][expert] = float(value)
-        when[(key, item, expert)] = submitted
-    if not when:
-        return {"bins": [], "experts": {}, "n": {}, "bin_days": bin_days}
-    origin = min(when.values()).date()
-    sums: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for (key, item), scores in cells.items():
-        if len(scores) < 2:
-            continue
-        total = sum(scores.values())
-        for expert, value in scores.items():
-            others = (total - value) / (len(scores) - 1)
-            b = (when[(key, item, expert)].date() - origin).days // bin_days
-            sums[expert][b].append(value - others)
-    if not sums:
-        return {"bins": [], "experts": {}, "n": {}, "bin_days": bin_days}
-    last = max(b for per in sums.values() for b in per)
-    bins = [(origin + timedelta(days=b * bin_days)).isoformat() for b in range(last + 1)]
-    experts, counts = {}, {}
-    for expert in sorted(sums):
-        per = sums[expert]
-        experts[expert] = [
-            statistics.fmean(per[b]) if per.get(b) else None for b in range(last + 1)
-        ]
-        counts[expert] = [len(per.get(b, ())) for b in range(last + 1)]
-    return {"bins": bins, "experts": experts, "n": counts, "bin_days": bin_days}
+    empty = {"bins": [], "experts": {}, "n": {}, "bin_days": bin_days}
+    if not records:
+        return empty
+    keys, items, experts, values, when = zip(*records, strict=True)
+    key_codes: dict[str, int] = {}
+    key_idx = np.fromiter((key_codes.setdefault(k, len(key_codes)) for k in keys), np.int64)
+    items = np.asarray(items, dtype=np.int64)
+    _, cell = np.unique(key_idx * (int(items.max()) + 1) + items, return_inverse=True)
+    values = np.asarray(values, dtype=np.float64)
+    total = np.bincount(cell, weights=values)[cell]
+    count = np.bincount(cell)[cell]
+    shared = count >= 2
+    if not shared.any():
+        return empty
+    offset = values[shared] - (total[shared] - values[shared]) / (count[shared] - 1)
+    ordinals = np.fromiter((w.toordinal() for w in when), dtype=np.int64, count=len(when))
+    origin = int(ordinals.min())
+    bins = (ordinals[shared] - origin) // bin_days
+    names, who = np.unique(
+        np.asarray(experts, dtype=object)[shared].astype(str), return_inverse=True
+    )
+    n_bins = int(bins.max()) + 1
+    flat = who * n_bins + bins
+    sums = np.bincount(flat, weights=offset, minlength=names.size * n_bins).reshape(-1, n_bins)
+    ns = np.bincount(flat, minlength=names.size * n_bins).reshape(-1, n_bins)
+    first_day = date.fromordinal(origin)
+    return {
+        "bins": [(first_day + timedelta(days=b * bin_days)).isoformat() for b in range(n_bins)],
+        "experts": {
+            str(name): [float(sums[e, b] / ns[e, b]) if ns[e, b] else None for b in range(n_bins)]
+            for e, name in enumerate(names)
+        },
+        "n": {str(name): ns[e].tolist() for e, name in enumerate(names)},
+        "bin_days": bin_days,
+    }
 
 
 def drift_bin_days(start: datetime, end: datetime) -> int:
@@ -270,3 +278,25 @@ def progress_rows(progress: dict, throughput: dict, kind: str) -> list[dict]:
             }
         )
     return rows
+
+
+def severity_table(results: dict, drift: dict) -> dict:
+    """One row per expert: their severity per criterion (± its standard error, from the
+    snapshot), and how their pooled severity moved between the first and the last time bin."""
+    criteria = [(c["key"], c["name"]) for c in results.get("criteria", ())]
+    rows = []
+    for r in results.get("raters", ()):
+        cells = []
+        for key, _name in criteria:
+            d = r.get("criteria", {}).get(key) or {}
+            sev, se = d.get("severity"), d.get("severity_se")
+            cells.append(
+                "—" if sev is None else f"{sev:+.2f}" + ("" if se is None else f" ± {se:.2f}")
+            )
+        series = [v for v in drift.get("experts", {}).get(r["expert"], ()) if v is not None]
+        moved = series[-1] - series[0] if len(series) >= 2 else None
+        rows.append(
+            {"expert": r["expert"], "cells": cells,
+             "moved": "—" if moved is None else f"{moved:+.2f}"}
+        )  # fmt: skip
+    return {"criteria": [name for _key, name in criteria], "rows": rows}

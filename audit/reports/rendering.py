@@ -27,9 +27,9 @@ _ID = re.compile(r'id="([^"]+)"')
 
 
 def _svg(fig: Figure, title: str, prefix: str) -> SafeString:
-    """The figure as an inline ``<svg>`` (no XML prologue), text drawn as paths (so no font is
-    needed and no label can inject markup), with an accessible title. Every id gets ``prefix``,
-    so two charts in one page never share one (matplotlib numbers them from 1 in each)."""
+    """The figure as an inline ``<svg>`` (no XML prologue), text kept as ``<text>`` (small; the
+    SVG writer escapes it; the page's DejaVu font draws it), with an accessible title. Every id
+    gets ``prefix``, so two charts in a page never share one (matplotlib numbers from 1)."""
     out = io.StringIO()
     fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = out.getvalue()
@@ -47,23 +47,23 @@ def _svg(fig: Figure, title: str, prefix: str) -> SafeString:
 
 
 def _figure(width: float = 7.0, height: float = 2.8) -> Figure:
-    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "quality-report"}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "quality-report"}):
         fig = Figure(figsize=(width, height), dpi=72)
     return fig
 
 
 def throughput_chart(daily: dict[str, dict[str, int]]) -> SafeString | str:
-    """Stacked bars: ratings submitted per day, one colour per expert."""
+    """Stacked bars: ratings submitted per day, one colour per method."""
     days = sorted({d for per in daily.values() for d in per})
     if not days:
         return ""
-    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "quality-report"}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "quality-report"}):
         fig = _figure()
         ax = fig.subplots()
         bottom = [0] * len(days)
-        for i, (expert, per) in enumerate(sorted(daily.items())):
+        for i, (method, per) in enumerate(sorted(daily.items())):
             values = [per.get(d, 0) for d in days]
-            ax.bar(range(len(days)), values, bottom=bottom, label=expert,
+            ax.bar(range(len(days)), values, bottom=bottom, label=method,
                    color=PALETTE[i % len(PALETTE)])  # fmt: skip
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         step = max(1, len(days) // 10)
@@ -72,7 +72,7 @@ def throughput_chart(daily: dict[str, dict[str, int]]) -> SafeString | str:
         ax.set_title("Ratings submitted per day", fontsize=10, color=INK)
         ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         ax.spines[["top", "right"]].set_visible(False)
-        return _svg(fig, "Ratings submitted per day, per expert", "throughput")
+        return _svg(fig, "Ratings submitted per day, per method", "throughput")
 
 
 def drift_chart(drift: dict) -> SafeString | str:
@@ -80,7 +80,7 @@ def drift_chart(drift: dict) -> SafeString | str:
     bins = drift.get("bins", [])
     if not bins or not drift.get("experts"):
         return ""
-    with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "quality-report"}):
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "quality-report"}):
         fig = _figure()
         ax = fig.subplots()
         ax.axhline(0, color="#8c959f", linewidth=1, linestyle="--")

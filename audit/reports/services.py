@@ -353,6 +353,9 @@ def quality_report_context(*, campaign: Campaign, report, snapshot, quality) -> 
                 row["url"] = ""
     progress = quality.progress(campaign, end)
     throughput = quality.throughput(activity, start, end)
+    drift = quality.severity_drift(
+        quality.load_drift_records(campaign, end), bin_days=quality.drift_bin_days(start, end)
+    )
     return {
         "campaign": campaign,
         "report": report,
@@ -365,10 +368,8 @@ def quality_report_context(*, campaign: Campaign, report, snapshot, quality) -> 
         "throughput": throughput,
         "expert_rows": quality.progress_rows(progress, throughput, "expert"),
         "method_rows": quality.progress_rows(progress, throughput, "method"),
-        "drift": quality.severity_drift(
-            quality.load_drift_records(campaign, end),
-            bin_days=quality.drift_bin_days(start, end),
-        ),
+        "drift": drift,
+        "severity": quality.severity_table(results, drift),
         "summary": summary,
         "previous": previous,
         "previous_summary": previous.summary if previous else None,

@@ -486,3 +486,21 @@ def test_demo_seeds_a_weekly_schedule_and_a_first_report(launched_campaign):
     assert (entry.crontab.day_of_week, entry.crontab.hour, entry.crontab.minute) == ("1", "7", "0")
     assert QualityReport.objects.get(campaign=campaign).status == "succeeded"
     assert mail.outbox == []
+
+
+def test_severity_drift_by_hand():
+    from datetime import UTC, datetime
+
+    from audit.reports.quality import severity_drift
+
+    d0, d8 = datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 10, 23, tzinfo=UTC)
+    records = [
+        ("accuracy", 1, "e1", 4, d0), ("accuracy", 1, "e2", 2, d0),
+        ("accuracy", 2, "e1", 3, d8), ("accuracy", 2, "e2", 3, d8), ("accuracy", 2, "e3", 5, d8),
+        ("relevance", 1, "e1", 5, d0),  # nobody else rated it: no offset
+    ]  # fmt: skip
+    drift = severity_drift(records, bin_days=7)
+    assert drift["bins"] == ["2026-03-02", "2026-03-09"]
+    assert drift["experts"] == {"e1": [2.0, -1.0], "e2": [-2.0, -1.0], "e3": [None, 2.0]}
+    assert drift["n"] == {"e1": [1, 1], "e2": [1, 1], "e3": [0, 1]}
+    assert severity_drift([], bin_days=1)["bins"] == []
