@@ -136,7 +136,7 @@ def fill(rows: int, seed: int = 2026) -> int:
             for r in range(1, n_ratings + 1):
                 x = rng.random()
                 flags = FLAG_SETS[r % 3] if x < 0.1 else "[]"
-                comment = "Unclear, see \"figure 2\"" if x > 0.95 else ""
+                comment = 'Unclear, see "figure 2"' if x > 0.95 else ""
                 when = start + timedelta(seconds=r * 7)
                 yield (r, r, uuid.UUID(int=r), flags, comment, False, "", 5 + x * 60, 1, when,
                        when)  # fmt: skip
@@ -149,8 +149,9 @@ def fill(rows: int, seed: int = 2026) -> int:
         _copy(cur, "annotations_score", "rating_id, criterion_id, value",
               ((r, c, randint(1, 5)) for r in range(1, n_ratings + 1)
                for c in criterion_ids))  # fmt: skip
-        for table in ("datasets_sourcepair", "datasets_item", "campaigns_campaignitem",
-                      "campaigns_assignment", "annotations_rating", "annotations_score"):  # fmt: skip
+        tables = ["datasets_sourcepair", "datasets_item", "campaigns_campaignitem",
+                  "campaigns_assignment", "annotations_rating", "annotations_score"]  # fmt: skip
+        for table in tables:
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"  # noqa: S608
                 f" (SELECT max(id) FROM {table}))"
@@ -173,8 +174,9 @@ def run_export(args) -> int:
     rows = ratings_export(campaign=campaign, path=Path(args.out), fmt=args.run_export,
                           layout=args.layout)  # fmt: skip
     seconds = time.perf_counter() - started
+    size = Path(args.out).stat().st_size
     print(json.dumps({"rows": rows, "seconds": seconds, "peak_rss_mb": peak_rss_mb(),
-                      "rss_before_mb": before, "bytes": Path(args.out).stat().st_size}))  # fmt: skip
+                      "rss_before_mb": before, "bytes": size}))  # fmt: skip
     return 0
 
 
@@ -239,9 +241,8 @@ def main() -> int:
             target = TARGET_SECONDS.get(fmt)
             time_ok = target is None or r["seconds"] <= target
             rss_ok = r["peak_rss_mb"] <= TARGET_RSS_MB
-            ok = ok and time_ok and rss_ok and r["rows"] == scores * (args.layout == "long") + (
-                scores // CRITERIA
-            ) * (args.layout == "wide")
+            expected_rows = scores if args.layout == "long" else scores // CRITERIA
+            ok = ok and time_ok and rss_ok and r["rows"] == expected_rows
             target_text = f"<= {target:.0f} s: {verdict(time_ok)}" if target else "-"
             print(
                 f"{fmt + ' ' + args.layout:<16}{r['rows']:>11,}{r['seconds']:>9.2f}  "
