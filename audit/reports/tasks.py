@@ -2,11 +2,15 @@
 
 Named ``reports.analysis.*`` so CELERY_TASK_ROUTES sends them to the analysis queue."""
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from audit.reports import services
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -73,11 +77,15 @@ def make_quality_report(
     if campaign is None:
         return "missing"
     user = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
-    report = services.quality_report_make(
-        campaign=campaign,
-        requested_by=user,
-        period_start=parse_datetime(period_start) if period_start else None,
-        period_end=parse_datetime(period_end) if period_end else None,
-        send=send,
-    )
+    try:
+        report = services.quality_report_make(
+            campaign=campaign,
+            requested_by=user,
+            period_start=parse_datetime(period_start) if period_start else None,
+            period_end=parse_datetime(period_end) if period_end else None,
+            send=send,
+        )
+    except ValueError:  # e.g. an end before the previous report's end: nothing to retry
+        logger.warning("quality report of campaign %s: empty period", campaign_id, exc_info=True)
+        return "invalid"
     return report.status

@@ -504,3 +504,54 @@ def test_severity_drift_by_hand():
     assert drift["experts"] == {"e1": [2.0, -1.0], "e2": [-2.0, -1.0], "e3": [None, 2.0]}
     assert drift["n"] == {"e1": [1, 1], "e2": [1, 1], "e3": [0, 1]}
     assert severity_drift([], bin_days=1)["bins"] == []
+
+
+def test_on_demand_task_with_an_empty_period_stores_nothing(rated):
+    campaign, *_ = rated
+    first = services.quality_report_make(campaign=campaign, send=False)
+    before = (first.period_end - timedelta(hours=1)).isoformat()
+    assert tasks.make_quality_report.apply(
+        kwargs={"campaign_id": campaign.pk, "period_end": before}
+    ).get() == "invalid"  # fmt: skip
+    assert list(QualityReport.objects.all()) == [first] and mail.outbox == []
+
+
+def test_without_weasyprint_the_report_is_html_and_says_why(rated, monkeypatch):
+    """WeasyPrint's libraries missing (simulated: the one remote-free way to test the fallback)."""
+    from audit.reports import rendering
+
+    def unavailable(html):
+        raise rendering.PdfUnavailable("WeasyPrint cannot run here: no Pango")
+
+    monkeypatch.setattr(rendering, "render_pdf", unavailable)
+    campaign, owner, *_ = rated
+    report = services.quality_report_make(campaign=campaign)
+    assert report.status == "succeeded" and not report.pdf and report.html
+    assert "no Pango" in report.error
+    assert mail.outbox[0].to == [owner.email]
+    ((name, _content, mimetype),) = mail.outbox[0].attachments
+    assert name.endswith(".html") and mimetype == "text/html"
+
+
+def test_admin_edits_schedules_and_their_beat_entries(client, launched_campaign):
+    from tests.factories import StaffFactory
+
+    campaign, *_ = launched_campaign
+    admin_user = StaffFactory(username="root", is_superuser=True)
+    client.force_login(admin_user)
+    url = reverse("admin:reports_reportschedule_add")
+    form = {"campaign": campaign.pk, "frequency": "cron", "cron": "0 25 * * *", "hour": 7,
+            "minute": 0, "day_of_week": 1, "time_zone": "Europe/Paris", "recipients": "[]",
+            "enabled": "on", "created_at_0": "2026-01-01", "created_at_1": "00:00:00"}  # fmt: skip
+    refused = client.post(url, form)
+    assert refused.status_code == 200 and b"Not a valid cron expression" in refused.content
+    assert not ReportSchedule.objects.exists()
+    saved = client.post(url, {**form, "cron": "0 5 * * *"})
+    assert saved.status_code == 302, saved.content[:2000]
+    schedule = ReportSchedule.objects.get()
+    entry = schedule.periodic_task
+    assert entry.task == schedules.TASK_NAME and str(entry.crontab.timezone) == "Europe/Paris"
+    assert entry.crontab.hour == "5"
+    delete = reverse("admin:reports_reportschedule_delete", args=[schedule.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assert not PeriodicTask.objects.filter(pk=entry.pk).exists()
