@@ -336,6 +336,7 @@ class _Writer:
                 items.append(
                     self._item(entry, spec["kind"], spec["question"], spec["answer"], hash_)
                 )
+        ids: dict[str, int] = {}
         with transaction.atomic():
             if items:
                 Item.objects.bulk_create(items, ignore_conflicts=True, batch_size=500)
