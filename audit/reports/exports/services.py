@@ -398,7 +398,10 @@ def _copy_long(
     """The PostgreSQL fast path of the long layout: the server formats the rows (COPY TO
     STDOUT, CSV); CSV goes to the file as it comes, Parquet through pyarrow's streaming CSV
     reader (typed, vectorised) into row groups. Same columns and values as the Python path."""
-    with selectors.rating_long_copy(campaign, expert_labels=labels) as (chunks, cursor):
+    # Parquet: the constant campaign column is added here, not sent 1M times by the server.
+    label = str(campaign.public_id) if fmt == "csv" else ""
+    copy = selectors.rating_long_copy(campaign, expert_labels=labels, campaign_label=label)
+    with copy as (chunks, cursor):
         if fmt == "csv":
             done = 0
             with open(part, "wb") as fh:
@@ -411,12 +414,14 @@ def _copy_long(
             # Row groups of about chunk_size rows (~200 bytes of CSV each); a block must hold
             # the longest row (a 5,000-character comment), hence the 64 KiB floor.
             block = max(chunk_size * 200, 1 << 16)
-            _csv_stream_to_parquet(part, selectors.CopyStream(chunks), total, progress, block)
+            _csv_stream_to_parquet(
+                part, selectors.CopyStream(chunks), total, progress, block, str(campaign.public_id)
+            )
         return max(cursor.rowcount, 0)
 
 
 def _csv_stream_to_parquet(
-    part: Path, stream, total: int, progress: Progress | None, block_size: int
+    part: Path, stream, total: int, progress: Progress | None, block_size: int, campaign: str
 ) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -445,7 +450,9 @@ def _csv_stream_to_parquet(
             columns = []
             for column in LONG_COLUMNS:
                 values = batch.column(column.name)
-                if column.kind == "list":  # "a;b" (NULL: none) -> ["a", "b"]
+                if column.name == "campaign":
+                    values = pa.repeat(pa.scalar(campaign, pa.string()), batch.num_rows)
+                elif column.kind == "list":  # "a;b" (NULL: none) -> ["a", "b"]
                     values = pc.if_else(pc.is_null(values), no_flags,
                                         pc.split_pattern(values, ";"))  # fmt: skip
                 columns.append(values)
