@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from audit.reports.exports import selectors, services
 from audit.reports.exports.models import ExportJob
+from audit.reports.serializers import DetailSerializer
 
 # Token first: an anonymous request is answered 401 with a WWW-Authenticate header.
 AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
@@ -78,10 +79,6 @@ class ExportJobCreateSerializer(serializers.Serializer):
         '["hallucination"], "min_ratings": 2}; <criterion>_<mean|n|sd|spread|within_one>_'
         "<gte|gt|lte|lt>.",
     )
-
-
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 def _job_or_404(user, public_id) -> ExportJob:
