@@ -156,7 +156,7 @@ def test_service_records_a_system_action_without_actor(launched_campaign):
 def test_campaign_owners_group_reads_the_trail_in_the_admin(launched_campaign, client):
     from audit.core.demo import owners_group
 
-    campaign, owner, _ = launched_campaign
+    _, owner, _ = launched_campaign
     owner.is_staff = True
     owner.save(update_fields=["is_staff"])
     owner.groups.add(owners_group())
