@@ -252,7 +252,8 @@ def rating_experts(campaign: Campaign) -> list[tuple[int, str]]:
 
 
 class CopyStream(io.RawIOBase):
-    """A readable file over COPY's chunks, for readers that want a file (pyarrow's CSV)."""
+    """A readable file over COPY's chunks (one per row), for readers that want a file (pyarrow's
+    CSV reader): each read joins as many rows as fit, so Python works per buffer, not per row."""
 
     def __init__(self, chunks: Iterator[bytes]):
         self.chunks = chunks
@@ -262,15 +263,32 @@ class CopyStream(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        while not self.pending:
-            try:
-                self.pending = bytes(next(self.chunks))
-            except StopIteration:
-                return 0
-        n = min(len(buffer), len(self.pending))
-        buffer[:n] = self.pending[:n]
-        self.pending = self.pending[n:]
+        want = len(buffer)
+        parts, size = [self.pending], len(self.pending)
+        if size < want:
+            for chunk in self.chunks:
+                parts.append(chunk)
+                size += len(chunk)
+                if size >= want:
+                    break
+        data = b"".join(parts)
+        n = min(want, len(data))
+        buffer[:n] = data[:n]
+        self.pending = data[n:]
         return n
+
+
+def copy_blocks(chunks: Iterator[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """COPY's rows joined into blocks of about ``size`` bytes."""
+    parts, total = [], 0
+    for chunk in chunks:
+        parts.append(chunk)
+        total += len(chunk)
+        if total >= size:
+            yield b"".join(parts)
+            parts, total = [], 0
+    if parts:
+        yield b"".join(parts)
 
 
 @contextmanager

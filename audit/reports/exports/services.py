@@ -405,15 +405,16 @@ def _copy_long(
         if fmt == "csv":
             done = 0
             with open(part, "wb") as fh:
-                for chunk in chunks:
-                    fh.write(chunk)
-                    if progress:
-                        done += bytes(chunk).count(b"\n")
+                for block in selectors.copy_blocks(chunks):
+                    fh.write(block)
+                    if progress:  # about once per MiB
+                        done += block.count(b"\n")
                         progress(min(done, total), total)
         else:
-            # Row groups of about chunk_size rows (~200 bytes of CSV each); a block must hold
-            # the longest row (a 5,000-character comment), hence the 64 KiB floor.
-            block = max(chunk_size * 200, 1 << 16)
+            # Row groups of about chunk_size rows (~200 bytes of CSV each) up to 4 MiB of CSV
+            # (memory); a block must hold the longest row (a 5,000-character comment), hence
+            # the 64 KiB floor.
+            block = min(max(chunk_size * 200, 1 << 16), 4 << 20)
             _csv_stream_to_parquet(
                 part, selectors.CopyStream(chunks), total, progress, block, str(campaign.public_id)
             )
@@ -433,7 +434,8 @@ def _csv_stream_to_parquet(
                   for c in LONG_COLUMNS}  # fmt: skip
     reader = pacsv.open_csv(
         io.BufferedReader(stream, buffer_size=1 << 20),
-        read_options=pacsv.ReadOptions(block_size=block_size),
+        # One thread: the other core is PostgreSQL's, producing the rows meanwhile.
+        read_options=pacsv.ReadOptions(block_size=block_size, use_threads=False),
         parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             column_types=read_types,
