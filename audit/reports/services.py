@@ -378,9 +378,9 @@ def quality_report_context(*, campaign: Campaign, report, snapshot, quality) -> 
 
 
 def quality_report_send(*, report, recipients: list[str] | None = None) -> list[str]:
-    """Mail the report (PDF attached, the HTML as the alternative body) to ``recipients`` or the
-    schedule's / campaign owners'. Returns who it went to; records it on the report."""
-    from django.core.mail import EmailMultiAlternatives
+    """Mail the report (a short text with the PDF attached; the HTML when there is no PDF) to
+    ``recipients`` or the schedule's / campaign owners'. Returns who it went to; records it."""
+    from django.core.mail import EmailMessage
 
     campaign = report.campaign
     to = recipients or report_recipients(campaign=campaign, schedule=report.schedule)
@@ -400,7 +400,7 @@ def quality_report_send(*, report, recipients: list[str] | None = None) -> list[
     ]
     if summary.get("empty", True):
         lines.append("No ratings with scores yet: nothing to report.")
-    message = EmailMultiAlternatives(
+    message = EmailMessage(
         subject=subject, body="\n".join(lines), from_email=settings.DEFAULT_FROM_EMAIL, to=to
     )
     if report.pdf:
