@@ -205,6 +205,10 @@ def analysis_request_all_active() -> int:
 # --------------------------------------------------------------------------------------------
 
 
+# A report still "running" after this long was interrupted (a report takes seconds).
+REPORT_STALE_SECONDS = 3600
+
+
 def report_recipients(*, campaign: Campaign, schedule=None) -> list[str]:
     """The schedule's recipients, or else the e-mail addresses of the campaign's owners."""
     if schedule is not None and schedule.recipients:
@@ -277,6 +281,13 @@ def quality_report_make(
     period_start = period_start or default_period_start(campaign=campaign, end=period_end)
     if period_start >= period_end:
         raise ValueError("The period must start before it ends.")
+    # A report left "running" by a worker that died is over: say so (a redelivered task makes a
+    # new one below).
+    QualityReport.objects.filter(
+        campaign=campaign,
+        status=QualityReport.Status.RUNNING,
+        created_at__lt=timezone.now() - timedelta(seconds=REPORT_STALE_SECONDS),
+    ).update(status=QualityReport.Status.FAILED, error="interrupted (the worker stopped)")
     report = QualityReport.objects.create(
         campaign=campaign,
         period_start=period_start,

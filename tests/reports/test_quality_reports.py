@@ -555,3 +555,16 @@ def test_admin_edits_schedules_and_their_beat_entries(client, launched_campaign)
     delete = reverse("admin:reports_reportschedule_delete", args=[schedule.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 302
     assert not PeriodicTask.objects.filter(pk=entry.pk).exists()
+
+
+def test_a_report_left_running_by_a_dead_worker_is_marked_interrupted(rated):
+    campaign, *_ = rated
+    now = timezone.now()
+    stale = QualityReport.objects.create(
+        campaign=campaign, period_start=now - timedelta(days=3), period_end=now - timedelta(days=1),
+        status="running", created_at=now - timedelta(hours=2),
+    )  # fmt: skip
+    fresh = services.quality_report_make(campaign=campaign, send=False)
+    stale.refresh_from_db()
+    assert stale.status == "failed" and "interrupted" in stale.error
+    assert fresh.status == "succeeded"
