@@ -229,3 +229,15 @@ def test_the_schema_documents_the_export_endpoints(world):
     response = client_for(world["users"]["staff"]).get("/api/schema/", {"format": "json"})
     paths = response.json()["paths"]
     assert "/api/exports/" in paths and "/api/exports/{public_id}/download/" in paths
+
+
+def test_a_running_job_shows_live_progress(world):
+    """The worker reports progress to the cache (the export holds a transaction open on
+    PostgreSQL, so the job row is not updated until it ends); the API reads it from there."""
+    from django.core.cache import cache
+
+    job = ratings_job(world)
+    ExportJob.objects.filter(pk=job.pk).update(status="running")
+    cache.set(services._progress_key(job.pk), {"rows": 25, "total": 100}, 60)
+    data = client_for(world["users"]["owner_here"]).get(f"/api/exports/{job.public_id}/").json()
+    assert (data["status"], data["progress"], data["download_url"]) == ("running", 0.25, None)
