@@ -106,12 +106,3 @@ class ExportJobAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-    def delete_queryset(self, request, queryset):
-        for job in queryset:
-            self.delete_model(request, job)
-
-    def delete_model(self, request, obj):
-        if obj.file_path:
-            services.export_job_expire(job=obj)
-        super().delete_model(request, obj)

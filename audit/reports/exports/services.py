@@ -899,11 +899,24 @@ def export_job_expire(*, job: ExportJob) -> None:
 
 
 def export_jobs_cleanup(*, now: datetime | None = None) -> int:
-    """Delete the files of expired jobs and mark them expired; returns how many."""
+    """Delete the files of expired jobs and mark them expired; returns how many. Temporary
+    files a killed worker left behind (never redelivered) go too, once a day old."""
     now = now or timezone.now()
     expired = ExportJob.objects.filter(status=ExportJob.Status.SUCCEEDED, expires_at__lte=now)
     count = 0
     for job in expired.iterator():
         export_job_expire(job=job)
         count += 1
+    folder = _export_dir()
+    if folder.is_dir():
+        day_ago = (now - timedelta(days=1)).timestamp()
+        for part in folder.glob("*.part-*"):
+            if part.stat().st_mtime < day_ago:
+                part.unlink(missing_ok=True)
     return count
+
+
+def export_file_delete(job: ExportJob) -> None:
+    """When a job row goes (deleted, or its campaign or dataset deleted), its file goes too."""
+    if job.file_path:
+        (_export_dir() / job.file_path).unlink(missing_ok=True)

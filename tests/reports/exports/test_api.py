@@ -241,3 +241,18 @@ def test_a_running_job_shows_live_progress(world):
     cache.set(services._progress_key(job.pk), {"rows": 25, "total": 100}, 60)
     data = client_for(world["users"]["owner_here"]).get(f"/api/exports/{job.public_id}/").json()
     assert (data["status"], data["progress"], data["download_url"]) == ("running", 0.25, None)
+
+
+def test_deleted_jobs_and_abandoned_parts_leave_no_files(world, settings):
+    import os
+    import time
+
+    job = services.export_job_run(job_id=ratings_job(world).pk)
+    path = settings.EXPORT_DIR / job.file_path
+    stale = settings.EXPORT_DIR / "abandoned.csv.part-0123abcd"
+    stale.write_text("half")
+    os.utime(stale, (time.time() - 2 * 86400,) * 2)
+    services.export_jobs_cleanup()
+    assert not stale.exists() and path.is_file()  # a day-old part goes; live files stay
+    ExportJob.objects.filter(pk=job.pk).delete()  # also what a deleted campaign cascades to
+    assert not path.exists()
