@@ -130,6 +130,7 @@ def rating_submit(
 def _revise(rating, expert, client_id, criteria, scores, flags, comment, active_seconds,
             skipped, skip_reason) -> Rating:  # fmt: skip
     old_scores = dict(rating.scores.values_list("criterion__key", "value"))
+    old_skipped = rating.skipped
     RatingRevision.objects.create(
         rating=rating,
         revision=rating.revision,
@@ -154,6 +155,17 @@ def _revise(rating, expert, client_id, criteria, scores, flags, comment, active_
     assignment.status = Assignment.Status.SKIPPED if skipped else Assignment.Status.SUBMITTED
     assignment.active_seconds += active_seconds
     assignment.save(update_fields=["status", "active_seconds"])
+    from audit.core.services import audit_event_record  # the audit trail (issue 7)
+
+    new_scores = {} if skipped else {c.key: scores[c.key] for c in criteria}
+    audit_event_record(
+        actor=expert,
+        verb="rating.revised",
+        target=rating,
+        campaign=assignment.campaign,
+        data={"revision": rating.revision, "old_scores": old_scores, "new_scores": new_scores,
+              "old_skipped": bool(old_skipped), "skipped": skipped},
+    )  # fmt: skip
     return rating
 
 

@@ -32,11 +32,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "audit.core",
     "audit.datasets",
     "audit.campaigns",
     "annotations",
     "audit.reports",
+    "audit.reports.exports",
+    "audit.regeneration",
 ]
 
 MIDDLEWARE = [
@@ -48,6 +51,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "audit.core.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "audit.urls"
@@ -89,13 +95,48 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("AUDIT_PASSWORD_MIN_LENGTH", default=12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# Sign-in: django-axes counts failures per username + IP address and locks that pair out for
+# a while; then the ModelBackend. Add single sign-on backends (e.g. mozilla-django-oidc,
+# django-auth-ldap) with DJANGO_AUTHENTICATION_BACKENDS; see README "Accounts and sign-in".
+AUTHENTICATION_BACKENDS = [
+    "audit.core.auth.ThrottledBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    *env.list("DJANGO_AUTHENTICATION_BACKENDS", default=[]),
+]
+AXES_ENABLED = env.bool("AUDIT_LOGIN_THROTTLE", default=True)
+AXES_FAILURE_LIMIT = env.int("AUDIT_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AUDIT_LOGIN_COOLOFF_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# Behind N reverse proxies, the client address is taken from X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env.int("AUDIT_PROXY_COUNT", default=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+)
+# Sessions end after AUDIT_SESSION_AGE_SECONDS (8 hours: a working day), or when the
+# browser closes if AUDIT_SESSION_EXPIRE_AT_BROWSER_CLOSE is set.
+SESSION_COOKIE_AGE = env.int("AUDIT_SESSION_AGE_SECONDS", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("AUDIT_SESSION_EXPIRE_AT_BROWSER_CLOSE", default=False)
+# Content-Security-Policy sent with every response (audit.core.middleware): no inline script.
+CONTENT_SECURITY_POLICY = env.str(
+    "AUDIT_CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -121,6 +162,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Content-addressed image store (sha256), one copy per image; thumbnails cached beside it.
 IMAGE_STORE_DIR = Path(env.str("AUDIT_IMAGE_STORE", default=str(VAR_DIR / "images")))
+# Quality reports (HTML and PDF), served only through permission-checked views.
+QUALITY_REPORTS_DIR = Path(env.str("AUDIT_REPORTS_DIR", default=str(VAR_DIR / "reports")))
+# The site's address, for links in mailed reports (no request to take it from).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 IMAGE_MAX_PIXELS = env.int("AUDIT_IMAGE_MAX_PIXELS", default=100_000_000)
 IMAGE_MAX_BYTES = env.int("AUDIT_IMAGE_MAX_BYTES", default=64 * 1024 * 1024)
 IMAGE_URL_MAX_AGE = env.int("AUDIT_IMAGE_URL_MAX_AGE", default=6 * 3600)
@@ -178,10 +223,25 @@ CELERY_QUEUE_GPU = env.str("CELERY_QUEUE_GPU", default="gpu")
 CELERY_TASK_ROUTES = {
     "datasets.*": {"queue": CELERY_QUEUE_IO},
     "reports.analysis.*": {"queue": CELERY_QUEUE_ANALYSIS},
+    "exports.*": {"queue": CELERY_QUEUE_IO},
+    "regeneration.*": {"queue": CELERY_QUEUE_GPU},
 }
+# Exports (ratings, audited datasets): files under EXPORT_DIR, downloadable until they expire;
+# rows read from the database in chunks of EXPORT_CHUNK_SIZE.
+EXPORT_DIR = Path(env.str("AUDIT_EXPORT_DIR", default=str(VAR_DIR / "exports")))
+EXPORT_TTL_HOURS = env.int("AUDIT_EXPORT_TTL_HOURS", default=72)
+EXPORT_CHUNK_SIZE = env.int("AUDIT_EXPORT_CHUNK_SIZE", default=50_000)
 # Seconds to wait after a rating before recomputing a campaign's analysis (debounce).
 ANALYSIS_DEBOUNCE_SECONDS = env.int("AUDIT_ANALYSIS_DEBOUNCE_SECONDS", default=30)
 ANALYSIS_BOOTSTRAP_REPLICATES = env.int("AUDIT_ANALYSIS_BOOTSTRAP_REPLICATES", default=1000)
+# Regeneration (audit/regeneration): the model server and its key come from the environment only;
+# the key is never stored in a job row nor logged.
+REGENERATION_BASE_URL = env.str("OPENAI_BASE_URL", default="http://127.0.0.1:8001/v1")
+REGENERATION_API_KEY = env.str("OPENAI_API_KEY", default="")
+REGENERATION_CHUNK_SIZE = env.int("AUDIT_REGENERATION_CHUNK_SIZE", default=256)
+REGENERATION_TIMEOUT = env.float("AUDIT_REGENERATION_TIMEOUT", default=120.0)
+REGENERATION_MAX_RETRIES = env.int("AUDIT_REGENERATION_MAX_RETRIES", default=4)
+REGENERATION_RETRY_BACKOFF = env.float("AUDIT_REGENERATION_RETRY_BACKOFF", default=1.0)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -214,11 +274,14 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-if not DEBUG and env.bool("DJANGO_SECURE", default=False):
+# Behind TLS: DJANGO_SECURE=1 turns all of these on; each can still be set on its own.
+# `DJANGO_DEBUG=0 DJANGO_SECURE=1 DJANGO_SECRET_KEY=... manage.py check --deploy` is clean.
+_SECURE = not DEBUG and env.bool("DJANGO_SECURE", default=False)
+if env.bool("DJANGO_SECURE_PROXY_SSL_HEADER", default=_SECURE):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=_SECURE)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=_SECURE)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=_SECURE)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if _SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_SECURE)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=_SECURE)

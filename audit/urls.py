@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from audit.core.views import home
 
@@ -11,13 +11,19 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("audit.datasets.api_urls")),
     path("api/", include("audit.campaigns.api_urls")),
     path("api/expert/", include("annotations.api_urls")),
     path("api/", include("audit.reports.api_urls")),
+    path("api/", include("audit.regeneration.api_urls")),
+    path("api/", include("audit.reports.exports.api_urls")),
+    path("", include("audit.core.urls")),
     path("campaigns/", include("audit.campaigns.urls")),
     path("reports/", include("audit.reports.urls")),
+    path("regeneration/", include("audit.regeneration.urls")),
+    path("exports/", include("audit.reports.exports.urls")),
     path("rate/", include("annotations.urls")),
     path("", include("audit.datasets.urls")),
 ]

@@ -17,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 APP_SERVICES = ("migrate", "web", "worker", "beat", "flower", "gpu")
-ALL_SERVICES = {"postgres", "redis", *APP_SERVICES}
+ALL_SERVICES = {"postgres", "redis", "vllm", *APP_SERVICES}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,8 @@ def environment(service) -> dict[str, str]:
 def test_all_services_exist_and_only_gpu_has_a_profile(services):
     assert set(services) >= ALL_SERVICES
     assert services["gpu"]["profiles"] == ["gpu"]
-    assert [name for name, svc in services.items() if "profiles" in svc] == ["gpu"]
+    # the gpu worker and the vLLM server it talks to
+    assert [name for name, svc in services.items() if "profiles" in svc] == ["gpu", "vllm"]
 
 
 def test_application_services_share_one_image(services):
@@ -92,9 +93,19 @@ def test_web_and_workers_share_the_data_volume(services):
 
 
 def test_gpu_worker_reserves_a_gpu(services):
-    (device,) = services["gpu"]["deploy"]["resources"]["reservations"]["devices"]
-    assert device["driver"] == "nvidia"
-    assert "gpu" in device["capabilities"]
+    for name in ("gpu", "vllm"):
+        (device,) = services[name]["deploy"]["resources"]["reservations"]["devices"]
+        assert device["driver"] == "nvidia"
+        assert "gpu" in device["capabilities"]
+
+
+def test_gpu_worker_takes_one_chunk_at_a_time_from_the_vllm_server(services):
+    cmd = command(services["gpu"])
+    assert cmd[cmd.index("--concurrency") + 1] == "1"
+    assert cmd[cmd.index("--prefetch-multiplier") + 1] == "1"
+    assert services["vllm"]["profiles"] == ["gpu"]
+    assert "vllm" in environment(services["gpu"])["OPENAI_BASE_URL"]
+    assert "vllm" in services["gpu"]["depends_on"]
 
 
 def test_every_variable_has_a_default():

@@ -166,7 +166,7 @@ class CampaignAdmin(admin.ModelAdmin):
         done = 0
         for campaign in queryset:
             try:
-                services.campaign_transition(campaign=campaign, action=action)
+                services.campaign_transition(campaign=campaign, action=action, actor=request.user)
                 done += 1
             except ValidationError as exc:
                 self.message_user(request, f"{campaign}: {' '.join(exc.messages)}", messages.ERROR)

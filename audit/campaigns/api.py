@@ -102,13 +102,15 @@ class CampaignViewSet(viewsets.ModelViewSet):
         )
         serializer.is_valid(raise_exception=True)
         with service_errors():
-            services.campaign_update(campaign=campaign, **serializer.service_kwargs())
+            services.campaign_update(
+                campaign=campaign, actor=request.user, **serializer.service_kwargs()
+            )
         return self._campaign_data(campaign)
 
     def destroy(self, request, *args, **kwargs):
         campaign = self.get_object()
         with service_errors():
-            services.campaign_delete(campaign=campaign)
+            services.campaign_delete(campaign=campaign, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -137,7 +139,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def launch(self, request, public_id=None):
-        return self._lifecycle(lambda c: services.campaign_launch(campaign=c))
+        return self._lifecycle(lambda c: services.campaign_launch(campaign=c, actor=request.user))
 
     @extend_schema(
         summary="Pause an active campaign",
@@ -146,7 +148,9 @@ class CampaignViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def pause(self, request, public_id=None):
-        return self._lifecycle(lambda c: services.campaign_transition(campaign=c, action="pause"))
+        return self._lifecycle(
+            lambda c: services.campaign_transition(campaign=c, action="pause", actor=request.user)
+        )
 
     @extend_schema(
         summary="Resume a paused campaign",
@@ -155,7 +159,9 @@ class CampaignViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def resume(self, request, public_id=None):
-        return self._lifecycle(lambda c: services.campaign_transition(campaign=c, action="resume"))
+        return self._lifecycle(
+            lambda c: services.campaign_transition(campaign=c, action="resume", actor=request.user)
+        )
 
     @extend_schema(
         summary="Close a campaign for good",
@@ -164,7 +170,9 @@ class CampaignViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def close(self, request, public_id=None):
-        return self._lifecycle(lambda c: services.campaign_transition(campaign=c, action="close"))
+        return self._lifecycle(
+            lambda c: services.campaign_transition(campaign=c, action="close", actor=request.user)
+        )
 
     @extend_schema(
         summary="Counts and median active seconds per item, by expert, method and stratum",
@@ -200,7 +208,9 @@ class CampaignViewSet(viewsets.ModelViewSet):
         experts = ExpertListSerializer(data=data)
         experts.is_valid(raise_exception=True)
         with service_errors():
-            moves = services.campaign_set_experts(campaign=campaign, experts=experts.validated_data)
+            moves = services.campaign_set_experts(
+                campaign=campaign, experts=experts.validated_data, actor=request.user
+            )
         return Response(
             {
                 "moves": len(moves),

@@ -18,6 +18,7 @@ from audit.campaigns import assignment as assigning
 from audit.campaigns import sampling
 from audit.campaigns.criteria import DEFAULT_CRITERIA
 from audit.campaigns.models import Assignment, Campaign, CampaignItem, Criterion, Membership
+from audit.core.services import audit_event_record
 from audit.datasets.models import Dataset, Item, Method
 
 User = get_user_model()
@@ -109,6 +110,13 @@ def campaign_create(
             Membership.objects.create(
                 campaign=campaign, user=user, role="expert", specialty=specialty
             )
+        audit_event_record(
+            actor=created_by,
+            verb="campaign.created",
+            target=campaign,
+            campaign=campaign,
+            data={"design": design},
+        )
     return campaign
 
 
@@ -185,7 +193,7 @@ def _expert_ids(campaign: Campaign) -> list[int]:
     )
 
 
-def campaign_launch(*, campaign: Campaign) -> Campaign:
+def campaign_launch(*, campaign: Campaign, actor=None) -> Campaign:
     """Draw the sample, record it, and give every item to k distinct experts."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -243,6 +251,13 @@ def campaign_launch(*, campaign: Campaign) -> Campaign:
         campaign.design = {**campaign.design, "makeup": sample.makeup,
                            "warnings": list(sample.warnings)}  # fmt: skip
         campaign.save(update_fields=["status", "launched_at", "design"])
+        audit_event_record(
+            actor=actor,
+            verb="campaign.launched",
+            target=campaign,
+            campaign=campaign,
+            data={"items": len(created), "assignments": len(slots)},
+        )
     return campaign
 
 
@@ -251,9 +266,10 @@ _TRANSITIONS = {
     "resume": ({Campaign.Status.PAUSED}, Campaign.Status.ACTIVE),
     "close": ({Campaign.Status.ACTIVE, Campaign.Status.PAUSED}, Campaign.Status.CLOSED),
 }
+_VERBS = {"pause": "paused", "resume": "resumed", "close": "closed"}
 
 
-def campaign_transition(*, campaign: Campaign, action: str) -> Campaign:
+def campaign_transition(*, campaign: Campaign, action: str, actor=None) -> Campaign:
     """Pause, resume or close a campaign."""
     if action not in _TRANSITIONS:
         raise ValidationError(f"unknown action {action!r}")
@@ -268,10 +284,19 @@ def campaign_transition(*, campaign: Campaign, action: str) -> Campaign:
             campaign.closed_at = timezone.now()
             fields.append("closed_at")
         campaign.save(update_fields=fields)
+        audit_event_record(
+            actor=actor,
+            verb=f"campaign.{_VERBS[action]}",
+            target=campaign,
+            campaign=campaign,
+            data={"action": action},
+        )
     return campaign
 
 
-def campaign_set_experts(*, campaign: Campaign, experts: Iterable[tuple]) -> list[tuple]:
+def campaign_set_experts(
+    *, campaign: Campaign, experts: Iterable[tuple], actor=None
+) -> list[tuple]:
     """Make ``experts`` (users or (user, specialty)) the campaign's experts. On a launched
     campaign, pending work is redistributed; submitted ratings are never touched. Returns the
     moves made: (campaign item id, from expert id, to expert id)."""
@@ -299,9 +324,19 @@ def campaign_set_experts(*, campaign: Campaign, experts: Iterable[tuple]) -> lis
             for uid, spec in wanted.items()
             if uid not in existing
         )
-        if campaign.status == Campaign.Status.DRAFT:
-            return []
-        return _redistribute(campaign, sorted(wanted))
+        moves = (
+            []
+            if campaign.status == Campaign.Status.DRAFT
+            else _redistribute(campaign, sorted(wanted))
+        )
+        audit_event_record(
+            actor=actor,
+            verb="campaign.experts_changed",
+            target=campaign,
+            campaign=campaign,
+            data={"experts": sorted(wanted), "moved": len(moves)},
+        )
+        return moves
 
 
 def _redistribute(campaign: Campaign, experts: list[int]) -> list[tuple]:
@@ -351,7 +386,7 @@ _UPDATABLE = {"name", "expert_title", "guidelines", "raters_per_item", "seed", "
 _DESIGN_FIELDS = {"kind", "methods", "n", "strata", "allocation", "repeat_share"}
 
 
-def campaign_update(*, campaign: Campaign, **changes) -> Campaign:
+def campaign_update(*, campaign: Campaign, actor=None, **changes) -> Campaign:
     """Change a draft campaign. Takes campaign_create's arguments (except ``created_by`` and
     ``gold_scores``); what is not given stays as it is. Launched campaigns cannot change."""
     unknown = set(changes) - _UPDATABLE - _DESIGN_FIELDS - {"datasets", "criteria", "experts"}
@@ -399,14 +434,28 @@ def campaign_update(*, campaign: Campaign, **changes) -> Campaign:
                 for i, c in enumerate(criteria)
             )
         if changes.get("experts") is not None:
-            campaign_set_experts(campaign=campaign, experts=changes["experts"])
+            campaign_set_experts(campaign=campaign, experts=changes["experts"], actor=actor)
+        audit_event_record(
+            actor=actor,
+            verb="campaign.updated",
+            target=campaign,
+            campaign=campaign,
+            data={"fields": sorted(changes)},
+        )
     return campaign
 
 
-def campaign_delete(*, campaign: Campaign) -> None:
+def campaign_delete(*, campaign: Campaign, actor=None) -> None:
     """Delete a draft campaign; a launched one is closed, never deleted (its ratings stay)."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status != Campaign.Status.DRAFT:
             raise ValidationError("only a draft campaign can be deleted; close it instead")
+        audit_event_record(
+            actor=actor,
+            verb="campaign.deleted",
+            target=campaign,
+            campaign=None,
+            data={"public_id": str(campaign.public_id)},
+        )
         campaign.delete()

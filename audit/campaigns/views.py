@@ -101,7 +101,9 @@ def campaign_edit(request, public_id):
         form = CampaignForm(request.POST, user=request.user)
         if "preview" not in request.POST and form.is_valid():
             try:
-                services.campaign_update(campaign=campaign, **form.service_kwargs())
+                services.campaign_update(
+                    campaign=campaign, actor=request.user, **form.service_kwargs()
+                )
             except ValidationError as exc:
                 form.add_error(None, _messages_of(exc))
             else:
@@ -217,7 +219,7 @@ def campaign_dry_run(request, public_id):
 def campaign_launch(request, public_id):
     campaign = selectors.owned_campaign_or_404(request.user, public_id)
     try:
-        campaign = services.campaign_launch(campaign=campaign)
+        campaign = services.campaign_launch(campaign=campaign, actor=request.user)
     except ValidationError as exc:
         messages.error(request, f"Not launched: {_messages_of(exc)}")
     else:
@@ -237,7 +239,7 @@ def campaign_transition(request, public_id, action):
     if action not in TRANSITION_LABELS:
         raise Http404("No such action.")
     try:
-        services.campaign_transition(campaign=campaign, action=action)
+        services.campaign_transition(campaign=campaign, action=action, actor=request.user)
     except ValidationError as exc:
         messages.error(request, _messages_of(exc))
     else:
@@ -274,7 +276,7 @@ def campaign_experts(request, public_id):
         if form.is_valid():
             try:
                 moves = services.campaign_set_experts(
-                    campaign=campaign, experts=form.cleaned_data["experts"]
+                    campaign=campaign, experts=form.cleaned_data["experts"], actor=request.user
                 )
             except ValidationError as exc:
                 form.add_error(None, _messages_of(exc))

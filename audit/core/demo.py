@@ -38,6 +38,7 @@ OWNER_PERMISSIONS = [
     "change_method",
     "view_importjob",
     "add_importjob",
+    "view_auditevent",
 ]
 
 
@@ -61,7 +62,8 @@ def owners_group() -> Group:
     group, _ = Group.objects.get_or_create(name=OWNERS_GROUP)
     group.permissions.set(
         Permission.objects.filter(
-            content_type__app_label__in=["datasets", "campaigns"], codename__in=OWNER_PERMISSIONS
+            content_type__app_label__in=["datasets", "campaigns", "core"],
+            codename__in=OWNER_PERMISSIONS,
         )
     )
     return group
@@ -218,4 +220,15 @@ def create_demo_campaign(*, dataset: Dataset, owner, seed: int, rated_pairs: int
     from audit.reports.analysis import analyse_campaign
 
     analyse_campaign(campaign=campaign)
+    seed_demo_reports(campaign=campaign)
     return campaign
+
+
+def seed_demo_reports(*, campaign) -> None:
+    """A weekly quality report (Mondays 07:00 UTC, to the owner; beat runs it) and a first report
+    now, so the Reports page has something to show (not mailed at seeding)."""
+    from audit.reports.schedules import schedule_save
+    from audit.reports.services import quality_report_make
+
+    schedule_save(campaign=campaign, frequency="weekly", day_of_week=1, hour=7, minute=0)
+    quality_report_make(campaign=campaign, send=False)

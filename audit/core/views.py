@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 
 @login_required
@@ -11,3 +11,17 @@ def home(request):
     if can_create_campaigns(user) or user.campaign_memberships.filter(role="owner").exists():
         return redirect("campaigns:list")
     return redirect("annotations:queue")
+
+
+@login_required
+def campaign_activity(request, public_id):
+    """The audit trail of one campaign: owners (and staff) only; everyone else gets 404."""
+    from audit.campaigns.selectors import owned_campaign_or_404
+    from audit.core.selectors import campaign_activity as activity
+
+    campaign = owned_campaign_or_404(request.user, public_id)
+    return render(
+        request,
+        "core/activity.html",
+        {"campaign": campaign, "events": activity(campaign=campaign)},
+    )

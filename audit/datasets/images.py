@@ -8,6 +8,7 @@ import stat
 import tempfile
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -98,8 +99,12 @@ class ImageSources:
                 archive, info = found
                 if info.file_size > limit:
                     raise ImageProblem(f"{info.file_size:,} bytes, more than the {limit:,} allowed")
-                with archive.open(info) as fh:
-                    data = fh.read(limit + 1)
+                try:
+                    with archive.open(info) as fh:
+                        data = fh.read(limit + 1)
+                except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+                    # e.g. a member whose declared size or CRC lies (a crafted zip bomb).
+                    raise ImageProblem(f"damaged zip member ({exc})") from None
                 if len(data) > limit:
                     raise ImageProblem(f"more than the {limit:,} bytes allowed")
                 return data

@@ -7,11 +7,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.campaigns.selectors import owned_campaign_or_404
-from audit.reports import selectors, services
+from audit.reports import schedules, selectors, services
 from audit.reports.serializers import (
     AnalysisSnapshotSerializer,
     DetailSerializer,
+    QualityReportRequestSerializer,
+    QualityReportSerializer,
+    QueuedReportSerializer,
     RecomputeSerializer,
+    ReportScheduleSerializer,
 )
 
 NOT_FOUND = OpenApiResponse(
@@ -55,3 +59,122 @@ class CampaignAnalysisRecomputeView(APIView):
         return Response(
             {"queued": True, "campaign": campaign.public_id}, status=status.HTTP_202_ACCEPTED
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Quality reports and their schedules (owners and staff only; experts never)
+# --------------------------------------------------------------------------------------------
+
+
+class CampaignQualityReportsView(APIView):
+    @extend_schema(
+        operation_id="campaign_quality_reports_list",
+        summary="A campaign's quality reports, newest first",
+        responses={200: QualityReportSerializer(many=True), 404: NOT_FOUND},
+        tags=["quality reports"],
+    )
+    def get(self, request, public_id):
+        campaign = owned_campaign_or_404(request.user, public_id)
+        reports = selectors.quality_reports(campaign)
+        for report in reports:
+            report.campaign = campaign
+        data = QualityReportSerializer(reports, many=True, context={"request": request}).data
+        return Response(data)
+
+    @extend_schema(
+        operation_id="campaign_quality_reports_request",
+        summary="Make a quality report now (queued; mailed to the recipients when done)",
+        request=QualityReportRequestSerializer,
+        responses={202: QueuedReportSerializer, 400: DetailSerializer, 404: NOT_FOUND},
+        tags=["quality reports"],
+    )
+    def post(self, request, public_id):
+        campaign = owned_campaign_or_404(request.user, public_id)
+        form = QualityReportRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.quality_report_request(
+            campaign=campaign, requested_by=request.user, **form.validated_data
+        )
+        return Response(
+            {"queued": True, "campaign": campaign.public_id}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+class CampaignQualityReportView(APIView):
+    @extend_schema(
+        operation_id="campaign_quality_report_retrieve",
+        summary="One quality report, with its download links",
+        responses={200: QualityReportSerializer, 404: NOT_FOUND},
+        tags=["quality reports"],
+    )
+    def get(self, request, public_id, report_id):
+        campaign = owned_campaign_or_404(request.user, public_id)
+        report = selectors.quality_report_or_404(campaign=campaign, report_id=report_id)
+        report.campaign = campaign
+        return Response(QualityReportSerializer(report, context={"request": request}).data)
+
+
+class CampaignReportSchedulesView(APIView):
+    @extend_schema(
+        operation_id="campaign_report_schedules_list",
+        summary="A campaign's report schedules",
+        responses={200: ReportScheduleSerializer(many=True), 404: NOT_FOUND},
+        tags=["quality reports"],
+    )
+    def get(self, request, public_id):
+        campaign = owned_campaign_or_404(request.user, public_id)
+        schedules = selectors.report_schedules(campaign)
+        return Response(ReportScheduleSerializer(schedules, many=True).data)
+
+    @extend_schema(
+        operation_id="campaign_report_schedules_create",
+        summary="Add a report schedule (daily, weekly or a cron expression, in a time zone)",
+        request=ReportScheduleSerializer,
+        responses={201: ReportScheduleSerializer, 400: DetailSerializer, 404: NOT_FOUND},
+        tags=["quality reports"],
+    )
+    def post(self, request, public_id):
+        campaign = owned_campaign_or_404(request.user, public_id)
+        form = ReportScheduleSerializer(data=request.data, context={"campaign": campaign})
+        form.is_valid(raise_exception=True)
+        schedule = form.save()
+        return Response(ReportScheduleSerializer(schedule).data, status=status.HTTP_201_CREATED)
+
+
+class CampaignReportScheduleView(APIView):
+    def _get(self, request, public_id, schedule_id):
+        campaign = owned_campaign_or_404(request.user, public_id)
+        return selectors.report_schedule_or_404(campaign=campaign, schedule_id=schedule_id)
+
+    @extend_schema(
+        operation_id="campaign_report_schedule_retrieve",
+        summary="One report schedule",
+        responses={200: ReportScheduleSerializer, 404: NOT_FOUND},
+        tags=["quality reports"],
+    )
+    def get(self, request, public_id, schedule_id):
+        return Response(ReportScheduleSerializer(self._get(request, public_id, schedule_id)).data)
+
+    @extend_schema(
+        operation_id="campaign_report_schedule_update",
+        summary="Change a report schedule (its beat entry follows)",
+        request=ReportScheduleSerializer,
+        responses={200: ReportScheduleSerializer, 400: DetailSerializer, 404: NOT_FOUND},
+        tags=["quality reports"],
+    )
+    def patch(self, request, public_id, schedule_id):
+        schedule = self._get(request, public_id, schedule_id)
+        form = ReportScheduleSerializer(schedule, data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        return Response(ReportScheduleSerializer(form.save()).data)
+
+    @extend_schema(
+        operation_id="campaign_report_schedule_delete",
+        summary="Delete a report schedule and its beat entry",
+        responses={204: None, 404: NOT_FOUND},
+        tags=["quality reports"],
+    )
+    def delete(self, request, public_id, schedule_id):
+        schedule = self._get(request, public_id, schedule_id)
+        schedules.schedule_delete(schedule=schedule)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,10 +7,15 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save
 
-        from audit.reports import signals
+        from audit.reports import schedules, signals
 
         post_save.connect(
             signals.rating_saved, sender="annotations.Rating", dispatch_uid="reports-rating-saved"
+        )
+        post_delete.connect(
+            schedules.periodic_task_drop,
+            sender="reports.ReportSchedule",
+            dispatch_uid="reports-schedule-deleted",
         )

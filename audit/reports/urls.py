@@ -14,4 +14,15 @@ urlpatterns = [
         views.campaign_analysis_recompute,
         name="campaign-analysis-recompute",
     ),
+    path("campaigns/<uuid:public_id>/reports/", views.campaign_reports, name="campaign-reports"),
+    path(
+        "campaigns/<uuid:public_id>/reports/request/",
+        views.campaign_report_request,
+        name="campaign-report-request",
+    ),
+    path(
+        "campaigns/<uuid:public_id>/reports/<int:report_id>/report.<str:kind>",
+        views.quality_report_file,
+        name="quality-report-file",
+    ),
 ]

@@ -327,7 +327,8 @@ def test_submit_query_count_is_small_and_constant(
         assert submit(client, big[0]).status_code == 201
     with django_assert_max_num_queries(11):
         assert submit(small_client, tiny[0]).status_code == 201
-    with django_assert_max_num_queries(14):  # a revision also copies the old rating
+    # A revision also copies the old rating and records an audit event.
+    with django_assert_max_num_queries(15):
         assert submit(client, big[0]).status_code == 201
     client_id = uuid.uuid4()
     submit(client, big[1], client_id=client_id)

@@ -131,6 +131,9 @@ class _Checker:
         rid = record.get("id")
         if isinstance(rid, (str, int)) and not isinstance(rid, bool):
             self.record_id = str(rid)[:200]
+            if bad_text_reason(self.record_id):
+                self.record_id = None
+                self.fail("id", bad_text_reason(str(rid)))
 
     def fail(self, field_name: str | None, message: str):
         raise RecordError(RecordProblem(message, self.position, self.record_id, field_name))
@@ -140,9 +143,15 @@ class _Checker:
     ) -> str:
         record = self.record if source is None else source
         value = record.get(key)
-        if type(value) is str and value and len(value) <= limit and "\x00" not in value:
+        if (
+            type(value) is str
+            and len(value) <= limit
+            and value.isascii()  # so no lone surrogate
+            and "\x00" not in value
+            and value.strip()
+        ):
             return value  # the common case, same result as the checks below
-        if value is None or value == "":
+        if value is None or (isinstance(value, str) and not value.strip()):
             if required:
                 self.fail(key, "is missing" if value is None else "is empty")
             return ""
@@ -150,8 +159,8 @@ class _Checker:
             value = str(value)
         if not isinstance(value, str):
             self.fail(key, f"expected a string, got {type(value).__name__}")
-        if "\x00" in value:
-            self.fail(key, "contains a NUL character")
+        if bad_text_reason(value):
+            self.fail(key, bad_text_reason(value))
         if len(value) > limit:
             self.fail(key, f"{len(value):,} characters, more than the {limit:,} allowed")
         return value
@@ -200,16 +209,19 @@ class _Checker:
                 if (
                     type(speaker) is str
                     and type(value) is str
-                    and value
                     and len(value) <= MAX_TEXT_CHARS
+                    and speaker.isascii()
+                    and value.isascii()  # so no lone surrogate
                     and "\x00" not in value
+                    and "\x00" not in speaker
+                    and value.strip()
                 ):
                     clean.append({"from": speaker, "value": value})  # the common case
                     continue
             if not isinstance(turn, dict):
                 self.fail(f"{key}[{i}]", f"expected an object, got {type(turn).__name__}")
             speaker = turn.get("from")
-            if not isinstance(speaker, str):
+            if not isinstance(speaker, str) or bad_text_reason(speaker):
                 self.fail(f"{key}[{i}].from", "expected a string ('human' or 'gpt')")
             value = self.text("value", required=True, source=turn) if "value" in turn else None
             if value is None:
@@ -234,12 +246,23 @@ class _Checker:
         return clean, question.strip(), clean[answer_at]["value"].strip()
 
 
+def bad_text_reason(value: str) -> str | None:
+    """Why a string cannot be stored (PostgreSQL text takes neither), or None."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode (a lone surrogate)"
+    return None
+
+
 def unsafe_path_reason(path: str) -> str | None:
     """Why an image path may not be used (it must stay inside the image root), or None."""
     if len(path) > MAX_PATH_CHARS:
         return f"is longer than {MAX_PATH_CHARS} characters"
-    if "\x00" in path:
-        return "contains a NUL character"
+    if bad_text_reason(path):
+        return bad_text_reason(path)
     normalized = path.replace("\\", "/")
     if normalized.startswith("/") or _DRIVE.match(normalized):
         return "is an absolute path: image paths must be relative to the image root"
@@ -253,6 +276,7 @@ def _plain_path(path: str) -> bool:
     False only means 'ask unsafe_path_reason')."""
     return (
         len(path) <= MAX_PATH_CHARS
+        and path.isascii()  # so no lone surrogate
         and "\x00" not in path
         and ".." not in path
         and ":" not in path[:2]
@@ -365,6 +389,9 @@ def parse_generic(position: int, record: Any, options: ImportOptions) -> ParsedR
         check.record_id = str(values["id"])
     elif isinstance(values["id"], str):
         check.record_id = values["id"][:200]
+        if bad_text_reason(values["id"]):
+            check.record_id = None
+            check.fail(mapping["id"], bad_text_reason(values["id"]))
     image_value = values["image"]
     if isinstance(image_value, str):
         stripped = image_value.strip()

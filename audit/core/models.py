@@ -1,0 +1,75 @@
+"""The audit trail: who did what to which campaign, rating or export, and when.
+
+Rows are only ever added (by ``audit.core.services.audit_event_record``); the admin shows them
+read-only and owners see their campaigns' events on the campaign's Activity page.
+"""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    class Verb(models.TextChoices):
+        CAMPAIGN_CREATED = "campaign.created"
+        CAMPAIGN_UPDATED = "campaign.updated"
+        CAMPAIGN_DELETED = "campaign.deleted"
+        CAMPAIGN_LAUNCHED = "campaign.launched"
+        CAMPAIGN_PAUSED = "campaign.paused"
+        CAMPAIGN_RESUMED = "campaign.resumed"
+        CAMPAIGN_CLOSED = "campaign.closed"
+        CAMPAIGN_EXPERTS_CHANGED = "campaign.experts_changed"
+        RATING_REVISED = "rating.revised"
+        EXPORT_CREATED = "export.created"
+
+    # The person who acted; kept as a name too, so the trail outlives a deleted account.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    verb = models.CharField(max_length=64, db_index=True)
+    target_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_id = models.CharField(max_length=64, blank=True)
+    target = GenericForeignKey("target_type", "target_id")
+    target_label = models.CharField(max_length=255, blank=True)
+    # For filtering a campaign's activity; kept (null) when the campaign itself is deleted.
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["campaign", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name or 'system'} {self.verb} {self.target_label}".strip()
+
+    @property
+    def details(self) -> str:
+        """One line for people: old -> new scores for a revision, else the data's key: value."""
+        data = self.data or {}
+        if self.verb == self.Verb.RATING_REVISED:
+
+            def scores(values, skipped):
+                if skipped:
+                    return "skipped"
+                return ", ".join(f"{k}: {v}" for k, v in sorted(values.items())) or "-"
+
+            return (
+                f"{scores(data.get('old_scores', {}), data.get('old_skipped'))} -> "
+                f"{scores(data.get('new_scores', {}), data.get('skipped'))}"
+            )
+        return "; ".join(f"{k}: {v}" for k, v in data.items() if k != "design")

@@ -1,0 +1,107 @@
+"""Layer 2: regeneration jobs rebuild items from source pairs with other construction methods.
+
+A RegenerationJob is a frozen selection of source pairs, the methods to run on them and a backend
+configuration (never a secret: API keys come from the environment). Each model call is one
+Generation, unique per (job, source pair, method, variant), so a chunk that runs twice (a worker
+killed mid-chunk) never makes a second one; its items go to the job's output dataset.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class RegenerationJob(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Backend(models.TextChoices):
+        OPENAI = "openai", "OpenAI-compatible server"
+        VLLM = "vllm", "vLLM in the worker"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source_datasets = models.ManyToManyField("datasets.Dataset", related_name="+")
+    # What was asked for (filters, sample size, seed) and the source pairs it gave, in order.
+    selection = models.JSONField(default=dict, blank=True)
+    source_pair_ids = models.JSONField(default=list)
+    # Built-in or user method keys, and per method the output format of user methods.
+    methods = models.JSONField(default=list)
+    method_options = models.JSONField(default=dict, blank=True)
+    backend = models.CharField(max_length=16, choices=Backend.choices, default=Backend.OPENAI)
+    base_url = models.CharField(max_length=500, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    # temperature, max_tokens, seed, concurrency, timeout: no secrets (the service refuses them).
+    parameters = models.JSONField(default=dict, blank=True)
+    chunk_size = models.PositiveIntegerField(default=256)
+    # Offset (into source_pair_ids) of the first chunk not finished yet; advanced atomically.
+    cursor = models.PositiveIntegerField(default=0)
+    output_dataset = models.ForeignKey(
+        "datasets.Dataset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"regeneration {self.pk} {self.name} ({self.status})"
+
+    @property
+    def total(self) -> int:
+        return len(self.source_pair_ids) * len(self.methods)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+
+class Generation(models.Model):
+    """One model call (or, for native_caption, one direct build) and what came of it."""
+
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    job = models.ForeignKey(RegenerationJob, on_delete=models.CASCADE, related_name="generations")
+    source_pair = models.ForeignKey(
+        "datasets.SourcePair", on_delete=models.PROTECT, related_name="+"
+    )
+    method = models.ForeignKey("datasets.Method", on_delete=models.PROTECT, related_name="+")
+    # Several answers for one pair and method (repeated sampling) would differ here.
+    variant = models.CharField(max_length=32, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    raw_output = models.TextField(blank=True)
+    parsed = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    prompt_hash = models.CharField(max_length=64, blank=True)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    item_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "source_pair", "method", "variant"], name="uniq_generation"
+            )
+        ]
+        indexes = [models.Index(fields=["job", "status"], name="generation_job_status")]
+
+    def __str__(self) -> str:
+        return f"generation {self.pk} ({self.status})"

@@ -1,0 +1,73 @@
+"""Reads for regeneration, permission-aware: a job exists only for its creator and staff."""
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from audit.datasets.models import Dataset
+from audit.regeneration.models import Generation, RegenerationJob
+
+
+def can_regenerate(user) -> bool:
+    """Staff, and owners: dataset owners, or users with the regeneration or campaign-creation
+    permission (experts have neither)."""
+    return user.is_authenticated and (
+        user.is_staff
+        or user.has_perm("regeneration.add_regenerationjob")
+        or user.has_perm("campaigns.add_campaign")
+        or Dataset.objects.filter(owner=user).exists()
+    )
+
+
+def jobs_visible_to(user) -> QuerySet[RegenerationJob]:
+    if not user.is_authenticated:
+        return RegenerationJob.objects.none()
+    if user.is_staff:
+        return RegenerationJob.objects.all()
+    return RegenerationJob.objects.filter(created_by=user)
+
+
+def job_or_404(user, public_id) -> RegenerationJob:
+    """The job if ``user`` may see it; otherwise 404, whether it exists or not."""
+    job = jobs_visible_to(user).filter(public_id=public_id).first()
+    if job is None:
+        raise Http404("No such job.")
+    return job
+
+
+def job_progress(job: RegenerationJob) -> dict:
+    """Done, failed, tokens, rate (generations/s since start) and the estimated seconds left."""
+    counts = Generation.objects.filter(job=job).aggregate(
+        done=Count("pk", filter=Q(status=Generation.Status.SUCCEEDED)),
+        failed=Count("pk", filter=Q(status=Generation.Status.FAILED)),
+        prompt_tokens=Sum("prompt_tokens"),
+        completion_tokens=Sum("completion_tokens"),
+    )
+    total = job.total
+    finished = counts["done"] + counts["failed"]
+    rate = eta = None
+    if job.started_at and finished:
+        end = job.finished_at or timezone.now()
+        elapsed = max((end - job.started_at).total_seconds(), 1e-3)
+        rate = round(finished / elapsed, 2)
+        if job.is_active:
+            eta = round(max(total - finished, 0) / rate, 1)
+    return {
+        "total": total,
+        "done": counts["done"],
+        "failed": counts["failed"],
+        "remaining": max(total - finished, 0),
+        "prompt_tokens": counts["prompt_tokens"] or 0,
+        "completion_tokens": counts["completion_tokens"] or 0,
+        "rate_per_second": rate,
+        "eta_seconds": eta,
+        "fraction": round(finished / total, 4) if total else 0.0,
+    }
+
+
+def job_failures(job: RegenerationJob) -> QuerySet[Generation]:
+    return (
+        Generation.objects.filter(job=job, status=Generation.Status.FAILED)
+        .select_related("method", "source_pair")
+        .order_by("pk")
+    )

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from audit.reports.exports import views
+
+app_name = "exports"
+urlpatterns = [
+    path("<uuid:public_id>/download/", views.download, name="download"),
+]

@@ -1,0 +1,142 @@
+"""A real Celery worker on the gpu queue (Redis broker, as in production) is killed in the middle
+of a chunk; after Resume a new worker finishes the job, and no item or generation is doubled.
+
+Skipped unless CELERY_BROKER_URL is a Redis URL (CI sets it). The model server is the local STUB
+(tests/regeneration/stub_server.py), slowed down so the chunk is still running when the worker
+is killed."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db.models import Count
+
+from audit.datasets.models import Item
+from audit.regeneration import services
+from audit.regeneration.models import Generation, RegenerationJob
+from tests.regeneration.stub_server import StubServer
+from tests.test_celery_worker import test_database_url
+
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not django_settings.CELERY_BROKER_URL.startswith("redis"),
+        reason="needs Redis (CELERY_BROKER_URL=redis://...)",
+    ),
+]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def start_worker(settings) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "audit.test_settings",
+        "DATABASE_URL": test_database_url(),
+        "AUDIT_IMAGE_STORE": str(settings.IMAGE_STORE_DIR),
+        "AUDIT_UPLOAD_DIR": str(settings.UPLOAD_DIR),
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "audit",
+            "worker",
+            "-Q",
+            django_settings.CELERY_QUEUE_GPU,
+            "--concurrency",
+            "1",
+            "--prefetch-multiplier",
+            "1",
+            "--pool",
+            "solo",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop(proc: subprocess.Popen) -> str:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.stdout.read() if proc.stdout else ""
+
+
+def wait_until(condition, worker, seconds: float = 90, what: str = "the worker"):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        if worker.poll() is not None:
+            pytest.fail(f"worker exited early:\n{worker.stdout.read()}")
+        time.sleep(0.1)
+    pytest.fail(f"{what} did not happen within {seconds}s; worker log:\n{stop(worker)}")
+
+
+def test_a_worker_killed_mid_chunk_leaves_no_duplicates(settings, rated_dataset):
+    stub = StubServer(delay=0.25).start()
+    first = start_worker(settings)
+    try:
+        job = services.job_create(
+            created_by=rated_dataset.owner,
+            name="Killed",
+            datasets=[rated_dataset],
+            methods=["llm_reformatted", "mllm_reformatted"],
+            model="stub",
+            base_url=stub.base_url,
+            parameters={"concurrency": 1},
+            chunk_size=8,
+        )
+        wait_until(
+            lambda: Generation.objects.filter(job=job).count() >= 3,
+            first,
+            what="the first answers being written",
+        )
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=20)
+    finally:
+        stop(first)
+    written = Generation.objects.filter(job=job).count()
+    asked_before = stub.count
+    assert 3 <= written < 16
+    job.refresh_from_db()
+    assert job.status == RegenerationJob.Status.RUNNING and job.cursor == 0
+
+    services.job_resume(job=job)  # what the owner's Resume button does
+    second = start_worker(settings)
+    try:
+        wait_until(
+            lambda: RegenerationJob.objects.get(pk=job.pk).status == "succeeded",
+            second,
+            what="the job finishing on the new worker",
+        )
+    finally:
+        stop(second)
+        stub.stop()
+    assert Generation.objects.filter(job=job, status="succeeded").count() == 16
+    items = Item.objects.filter(dataset=job.output_dataset)
+    assert items.count() == 8 + 16  # llm_reformatted: 1 item per pair; mllm_reformatted: 2
+    per_slot = items.values("source_pair", "method", "kind").annotate(n=Count("pk"))
+    assert {row["n"] for row in per_slot} == {1}
+    # the new worker asked only for what had not been written before the kill
+    assert stub.count - asked_before == 16 - written
