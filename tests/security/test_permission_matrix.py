@@ -6,6 +6,7 @@ never changes what the next role sees. Denied roles must get 404 where they may 
 object exists (403 is accepted only from those who do), anonymous users the login page (pages)
 or 401/403 (API)."""
 
+import itertools
 import os
 import re
 import uuid
@@ -228,11 +229,19 @@ def test_every_schema_path_is_in_the_table():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     unknown = []
     for path in schema["paths"]:
-        concrete = re.sub(r"\{[^}]*(id|uuid)[^}]*\}", str(uuid.uuid4()), path)
-        concrete = re.sub(r"\{[^}]+\}", "1", concrete)
-        try:
-            name = resolve(concrete).view_name
-        except Resolver404:
+        # Each parameter is a UUID or an integer: try the combinations until one resolves.
+        name = None
+        params = re.findall(r"\{[^}]+\}", path)
+        for values in itertools.product((str(uuid.uuid4()), "1"), repeat=len(params)):
+            concrete = path
+            for param, value in zip(params, values, strict=True):
+                concrete = concrete.replace(param, value, 1)
+            try:
+                name = resolve(concrete).view_name
+                break
+            except Resolver404:
+                continue
+        if name is None:
             unknown.append(f"{path} (does not resolve)")
             continue
         if name not in PERMISSIONS:
