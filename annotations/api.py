@@ -102,13 +102,10 @@ class NextAssignmentView(APIView):
     )
     def get(self, request, campaign_id):
         campaign = expert_campaign_or_404(request.user, campaign_id)
-        upcoming = selectors.next_pending(campaign=campaign, expert=request.user)
-        if upcoming is None:
+        assignment = selectors.next_pending_for_page(campaign=campaign, expert=request.user)
+        if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        assignment = selectors.expert_assignment_or_404(
-            request.user, campaign_id=campaign_id, assignment_id=upcoming.public_id
-        )
-        page = selectors.rating_page(assignment)
+        page = selectors.rating_page(assignment, neighbours=False)
         return Response(ExpertAssignmentSerializer(assignment_payload(page)).data)
 
 
@@ -122,7 +119,7 @@ class AssignmentView(APIView):
         assignment = selectors.expert_assignment_or_404(
             request.user, campaign_id=campaign_id, assignment_id=assignment_id
         )
-        page = selectors.rating_page(assignment)
+        page = selectors.rating_page(assignment, neighbours=False)
         return Response(ExpertAssignmentSerializer(assignment_payload(page)).data)
 
 

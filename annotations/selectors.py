@@ -21,6 +21,15 @@ QUEUE_STATUSES = (Campaign.Status.ACTIVE, Campaign.Status.PAUSED)
 THUMBNAIL_SIZE = 128
 
 
+def expert_campaign_with_counts_or_404(user, campaign_id) -> Campaign:
+    """Like ``expert_campaign_or_404``, with the expert's ``done`` and ``left`` counts (for the
+    pages that show them)."""
+    campaign = campaigns_for_expert(user).filter(public_id=campaign_id).first()
+    if campaign is None:
+        raise Http404("No such campaign.")
+    return campaign
+
+
 def expert_queue(user) -> QuerySet[Campaign]:
     """The user's active and paused campaigns, each annotated with ``done`` and ``left``."""
     return campaigns_for_expert(user).filter(status__in=QUEUE_STATUSES)
@@ -49,6 +58,20 @@ def expert_assignment_or_404(user, *, campaign_id, assignment_id) -> Assignment:
     )
     if assignment is None:
         raise Http404("No such item.")
+    return assignment
+
+
+def next_pending_for_page(*, campaign: Campaign, expert) -> Assignment | None:
+    """The expert's next pending assignment with its item, ready for ``rating_page``: one
+    query (``campaign`` comes from ``expert_campaign_or_404``, which checked the membership)."""
+    assignment = (
+        Assignment.objects.filter(campaign=campaign, expert=expert, status="pending")
+        .select_related("campaign_item__item")
+        .order_by("position")
+        .first()
+    )
+    if assignment is not None:
+        assignment.campaign = campaign
     return assignment
 
 
@@ -165,9 +188,10 @@ def _rating_data(rating: Rating) -> dict:
     }
 
 
-def rating_page(assignment: Assignment) -> RatingPage:
+def rating_page(assignment: Assignment, *, neighbours: bool = True) -> RatingPage:
     """The rating page's content for ``assignment`` (from ``expert_assignment_or_404``): a
-    constant number of queries, whatever the campaign's size."""
+    constant number of queries, whatever the campaign's size. ``neighbours``: also the previous
+    and following items' ids (the page's links; the API does not send them)."""
     campaign = assignment.campaign
     item = assignment.campaign_item.item
     mine = Assignment.objects.filter(campaign=campaign, expert_id=assignment.expert_id)
@@ -176,14 +200,15 @@ def rating_page(assignment: Assignment) -> RatingPage:
         before=Count("pk", filter=Q(position__lt=assignment.position)),
         done=Count("pk", filter=~Q(status=Assignment.Status.PENDING)),
     )
-    previous_id = (
-        mine.filter(position__lt=assignment.position)
-        .order_by("-position")
-        .values_list("public_id", flat=True)
-        .first()
-    )
-    following_id = None
-    if assignment.status != Assignment.Status.PENDING:
+    previous_id = following_id = None
+    if neighbours:
+        previous_id = (
+            mine.filter(position__lt=assignment.position)
+            .order_by("-position")
+            .values_list("public_id", flat=True)
+            .first()
+        )
+    if neighbours and assignment.status != Assignment.Status.PENDING:
         following_id = (
             mine.filter(position__gt=assignment.position)
             .order_by("position")

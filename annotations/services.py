@@ -66,31 +66,30 @@ def rating_submit(
     """Store an expert's rating. A retried submit (same ``client_id``) returns the stored rating
     unchanged, marked ``replayed = True``; a submit for an already-rated assignment is a
     revision."""
-    existing = Rating.objects.filter(client_id=client_id).first()
-    if existing is not None:
-        if existing.assignment_id != assignment.pk:
-            raise ValidationError(
-                {"client_id": "this submission id was already used for another item"}
-            )
-        existing.replayed = True  # a retried submit: nothing new was stored
-        return existing
     flags = sorted(set(flags))
     comment = comment[:MAX_COMMENT]
     active_seconds = max(0.0, min(float(active_seconds), MAX_ACTIVE_SECONDS_PER_SUBMIT))
     try:
         with transaction.atomic():
+            # The assignment locked, with its campaign and its rating if any, in one query.
             assignment = (
-                Assignment.objects.select_for_update()
-                .select_related("campaign")
+                Assignment.objects.select_for_update(of=("self",))
+                .select_related("campaign", "rating")
                 .get(pk=assignment.pk)
             )
+            stored = getattr(assignment, "rating", None)
+            if (
+                stored is not None
+                and stored.client_id == client_id
+                and (assignment.expert_id == expert.pk)
+            ):
+                # A retried submit (or the same one that won the lock): stored once, and
+                # acknowledged even if the campaign was paused since.
+                stored.replayed = True
+                return stored
             _check_can_rate(assignment, expert)
             criteria = _validate(assignment, scores, flags, skipped, skip_reason)
-            if hasattr(assignment, "rating"):
-                if assignment.rating.client_id == client_id:
-                    # The same submit raced in and won while this one waited for the lock.
-                    assignment.rating.replayed = True
-                    return assignment.rating
+            if stored is not None:
                 return _revise(assignment.rating, expert, client_id, criteria, scores, flags,
                                comment, active_seconds, skipped, skip_reason)  # fmt: skip
             rating = Rating.objects.create(
@@ -115,10 +114,15 @@ def rating_submit(
             assignment.save(update_fields=["status", "active_seconds", "submitted_at", "draft"])
             return rating
     except IntegrityError:
-        # The same client id raced in from a retry: the first one won; return it.
+        # The client id is taken: by this item's rating from a racing retry (the first one won:
+        # return it), or by another item's (an error; nothing was stored).
         rating = Rating.objects.filter(client_id=client_id).first()
         if rating is None:
             raise
+        if rating.assignment_id != assignment.pk:
+            raise ValidationError(
+                {"client_id": "this submission id was already used for another item"}
+            ) from None
         rating.replayed = True
         return rating
 

@@ -8,7 +8,6 @@ from django.views.decorators.http import require_GET
 
 from annotations import selectors
 from annotations.models import FLAGS
-from audit.campaigns.selectors import expert_campaign_or_404
 
 SHORTCUTS = [
     ("1-5", "score the current criterion, then go to the next"),
@@ -34,7 +33,7 @@ def queue(request):
 @login_required
 def campaign(request, campaign_id):
     """Continue: the next pending item, or a thank-you page when none is left."""
-    campaign = expert_campaign_or_404(request.user, campaign_id)
+    campaign = selectors.expert_campaign_with_counts_or_404(request.user, campaign_id)
     upcoming = selectors.next_pending(campaign=campaign, expert=request.user)
     if upcoming is not None and campaign.status == campaign.Status.ACTIVE:
         return redirect(selectors.rating_page_url(campaign, upcoming.public_id))
@@ -68,7 +67,7 @@ def rate(request, campaign_id, assignment_id):
 @require_GET
 @login_required
 def history(request, campaign_id):
-    campaign = expert_campaign_or_404(request.user, campaign_id)
+    campaign = selectors.expert_campaign_with_counts_or_404(request.user, campaign_id)
     entries = selectors.history(campaign=campaign, expert=request.user)
     criteria = list(campaign.criteria.all())
     for entry in entries:

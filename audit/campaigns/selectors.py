@@ -37,7 +37,19 @@ def campaigns_for_expert(user) -> QuerySet[Campaign]:
 
 
 def expert_campaign_or_404(user, public_id) -> Campaign:
-    campaign = campaigns_for_expert(user).filter(public_id=public_id).first()
+    """A launched campaign the user is an active expert of (one indexed query: no counts)."""
+    if not user.is_authenticated:
+        raise Http404("No such campaign.")
+    campaign = (
+        Campaign.objects.filter(
+            public_id=public_id,
+            memberships__user=user,
+            memberships__role="expert",
+            memberships__active=True,
+        )
+        .exclude(status=Campaign.Status.DRAFT)
+        .first()
+    )
     if campaign is None:
         raise Http404("No such campaign.")
     return campaign

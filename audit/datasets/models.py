@@ -68,14 +68,19 @@ class SourcePair(models.Model):
     """The original material: an ordered image list with its caption and inline context."""
 
     # sha256 of the ordered image paths: items with the same image list share one source pair.
-    key = models.CharField(max_length=64, unique=True)
+    key = models.CharField(max_length=64)
     caption = models.TextField(blank=True)
     context = models.TextField(blank=True)
     source_ref = models.CharField(max_length=200, blank=True)
-    modality = models.CharField(max_length=120, blank=True, db_index=True)
-    body_part = models.CharField(max_length=120, blank=True, db_index=True)
+    modality = models.CharField(max_length=120, blank=True)
+    body_part = models.CharField(max_length=120, blank=True)
     image_count = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Indexes cost every bulk import: only the unique key (a constraint, so PostgreSQL gets no
+    # extra LIKE index); items carry their own modality/body part indexes for filtering.
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key"], name="uniq_source_pair_key")]
 
     def __str__(self) -> str:
         return f"source pair {self.pk}"
@@ -85,7 +90,10 @@ class SourcePairImage(models.Model):
     """Position ``position`` of a source pair's image list; ``image`` is empty until its file is
     imported (a dataset may be imported before or without its images)."""
 
-    source_pair = models.ForeignKey(SourcePair, on_delete=models.CASCADE, related_name="images")
+    # Indexed by uniq_pair_position, which leads with it.
+    source_pair = models.ForeignKey(
+        SourcePair, on_delete=models.CASCADE, related_name="images", db_index=False
+    )
     position = models.PositiveSmallIntegerField()
     path = models.CharField(max_length=500)
     image = models.ForeignKey(
@@ -111,9 +119,14 @@ class Item(models.Model):
         INSTRUCTION = "instruction", "Instruction (Q&A)"
         CAPTION = "caption", "Native caption"
 
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items")
+    # dataset and method are indexed by the composite indexes below, which lead with dataset.
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     source_pair = models.ForeignKey(SourcePair, on_delete=models.PROTECT, related_name="items")
-    method = models.ForeignKey(Method, on_delete=models.PROTECT, related_name="items")
+    method = models.ForeignKey(
+        Method, on_delete=models.PROTECT, related_name="items", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.VQA)
     external_id = models.CharField(max_length=200, blank=True)
     record_index = models.PositiveIntegerField(help_text="Position of the record in its file.")
@@ -133,6 +146,7 @@ class Item(models.Model):
             models.UniqueConstraint(fields=["dataset", "content_hash"], name="uniq_item_content")
         ]
         indexes = [
+            models.Index(fields=["dataset", "method"], name="item_dataset_method"),
             models.Index(fields=["dataset", "modality"], name="item_dataset_modality"),
             models.Index(fields=["dataset", "body_part"], name="item_dataset_body_part"),
         ]

@@ -26,7 +26,7 @@ from audit.datasets.importers.formats import (
     guess_format,
     guess_kind,
 )
-from audit.datasets.importers.reading import READERS, ByteCounter, detect_container
+from audit.datasets.importers.reading import READERS, ByteCounter, ReadAhead, detect_container
 from audit.datasets.importers.writers import ItemRow, PairRow, writer_for_connection
 from audit.datasets.models import Dataset, Image, ImportJob, Method
 
@@ -174,37 +174,40 @@ class _ChunkWriter:
             )
         return pk
 
-    def write(self, chunk: list[tuple[ParsedRecord, list[int | None], int]]) -> None:
-        writer, summary = self.writer, self.summary
-        keys = {rec.pair_key for rec, _, _ in chunk}
-        unknown = [k for k in keys if k not in self.pair_ids]
+    def write(self, chunk: list[tuple[ParsedRecord, list[int | None], int, tuple | None]]) -> None:
+        """``chunk``: (record, image ids, method id, the writer's prepare for it)."""
+        writer, summary, pair_ids = self.writer, self.summary, self.pair_ids
+        keys = {rec.pair_key for rec, _, _, _ in chunk}
+        unknown = [k for k in keys if k not in pair_ids]
         existing = writer.lookup_pairs(unknown) if unknown else {}
         summary.source_pairs_reused += len(existing)
-        self.pair_ids.update(existing)
+        pair_ids.update(existing)
 
         new_rows: dict[str, PairRow] = {}
         updates: list[tuple[int, str, str, str, str]] = []
         links: list[tuple[int, int, int]] = []
-        for rec, image_ids, _ in chunk:
+        for rec, image_ids, _, prepared in chunk:
             key = rec.pair_key
-            pk = self.pair_ids.get(key)
+            pk = pair_ids.get(key)
             if pk is None:
                 row = new_rows.get(key)
                 if row is None:
-                    new_rows[key] = PairRow(
+                    new_rows[key] = row = PairRow(
                         key,
                         rec.caption,
                         rec.context,
                         rec.modality,
                         rec.body_part,
-                        [
-                            (i, p, img)
-                            for i, (p, img) in enumerate(
-                                zip(rec.image_paths, image_ids, strict=True)
+                        list(
+                            zip(
+                                range(len(rec.image_paths)), rec.image_paths, image_ids, strict=True
                             )
-                        ],
+                        ),
                     )
+                    if prepared is not None and prepared[1] is not None:
+                        row.prepared = prepared[1:]
                 else:
+                    row.prepared = None  # merged: the writer formats the row itself
                     row.caption = rec.caption or row.caption
                     row.context = rec.context or row.context
                     row.modality = row.modality or rec.modality
@@ -220,7 +223,7 @@ class _ChunkWriter:
         if new_rows:
             created = writer.create_pairs(list(new_rows.values()))
             summary.source_pairs_created += len(created)
-            self.pair_ids.update(created)
+            pair_ids.update(created)
         if updates:
             writer.update_pairs(updates)
         if links:
@@ -228,17 +231,19 @@ class _ChunkWriter:
 
         rows: list[ItemRow] = []
         hashes = []
-        for rec, _, method_id in chunk:
-            content_hash = rec.content_hash
-            digest = bytes.fromhex(content_hash[:32])
-            if digest in self.seen_items:
-                summary.items_duplicate += 1
+        seen, fromhex = self.seen_items, bytes.fromhex
+        duplicates = 0
+        for rec, _, method_id, prepared in chunk:
+            content_hash = rec.content_hash  # computed once per record, cached
+            digest = fromhex(content_hash[:32])
+            if digest in seen:
+                duplicates += 1
                 continue
-            self.seen_items.add(digest)
+            seen.add(digest)
             hashes.append(content_hash)
             rows.append(
                 ItemRow(
-                    self.pair_ids[rec.pair_key],
+                    pair_ids[rec.pair_key],
                     method_id,
                     rec.kind,
                     rec.external_id,
@@ -246,12 +251,14 @@ class _ChunkWriter:
                     rec.question,
                     rec.answer,
                     rec.conversation,
-                    json.dumps(rec.conversation, ensure_ascii=False),
+                    rec.conversation_json,
                     rec.modality,
                     rec.body_part,
                     content_hash,
+                    prepared[0] if prepared is not None else None,
                 )
             )
+        summary.items_duplicate += duplicates
         if self.check_existing and hashes:
             already = writer.existing_item_hashes(hashes)
             if already:
@@ -342,31 +349,63 @@ def dataset_import(
             chunk: list = []
             chunk_size = settings.IMPORT_CHUNK_SIZE
             failed = False
-            for position, raw in records:
-                summary.records = position
+            parse, method_of = spec.parse, chunks.method_id
+
+            # Re-importing into a dataset that has items: most records are likely duplicates,
+            # not worth preparing rows for.
+            prepare = None if chunks.check_existing else writer.prepare
+            image_files = not sources.empty
+
+            def parse_one(item: tuple) -> tuple:
+                # In the read-ahead thread: no database here (images are resolved below).
+                position, raw = item
                 try:
                     if isinstance(raw, RecordError):
                         raise raw
-                    record = spec.parse(position, raw, options)
-                    method_id = chunks.method_id(record)
-                    image_ids = resolver.resolve(record)
+                    record = parse(position, raw, options)
+                    method_id = method_of(record)
                 except RecordError as exc:
-                    if skip_invalid:
-                        rejects.append(exc.problem)
+                    return position, exc, None, None
+                # The hashes too (cached on the record) and the writer's part of the row. One
+                # that fails (a lone surrogate cannot be encoded) fails again later in the
+                # writer, where it always did.
+                try:
+                    record.pair_key  # noqa: B018
+                    record.content_hash  # noqa: B018
+                    prepared = (
+                        prepare(record, method_id, image_files=image_files) if prepare else None
+                    )
+                except ValueError:
+                    prepared = None
+                return position, record, method_id, prepared
+
+            parsed = ReadAhead(records, parse_one, snapshot=lambda: counter.bytes_read)
+            try:
+                for position, record, method_id, prepared in parsed:
+                    summary.records = position
+                    try:
+                        if isinstance(record, RecordError):
+                            raise record
+                        image_ids = resolver.resolve(record)
+                    except RecordError as exc:
+                        if skip_invalid:
+                            rejects.append(exc.problem)
+                            continue
+                        failed = True
+                        problems.append(exc.problem)
+                        if len(problems) >= MAX_REPORTED_PROBLEMS:
+                            break
                         continue
-                    failed = True
-                    problems.append(exc.problem)
-                    if len(problems) >= MAX_REPORTED_PROBLEMS:
-                        break
-                    continue
-                if failed:
-                    continue  # keep checking to report more problems, but write nothing more
-                chunk.append((record, image_ids, method_id))
-                if len(chunk) >= chunk_size:
-                    chunks.write(chunk)
-                    chunk = []
-                    if progress:
-                        progress(position, counter.bytes_read, bytes_total)
+                    if failed:
+                        continue  # keep checking to report more problems, but write nothing more
+                    chunk.append((record, image_ids, method_id, prepared))
+                    if len(chunk) >= chunk_size:
+                        chunks.write(chunk)
+                        chunk = []
+                        if progress:
+                            progress(position, parsed.snapshot, bytes_total)
+            finally:
+                parsed.close()
             if failed:
                 raise ImportFailed(problems)
             if chunk:

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any
 
 from audit.datasets.errors import RecordError, RecordProblem
@@ -19,6 +20,7 @@ MAX_SHORT_CHARS = 120
 MAX_IMAGES = 64
 MAX_PATH_CHARS = 500
 _IMAGE_TOKEN = re.compile(r"<image>\s*")
+_DRIVE = re.compile(r"^[A-Za-z]:")
 _HUMAN = {"human", "user"}
 _MODEL = {"gpt", "assistant", "model"}
 
@@ -48,17 +50,69 @@ class ParsedRecord:
     context: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    # The derived values below are computed once, on first use, and cached in the instance dict
+    # (not fields: they take no part in ==/repr). Records are not changed after parsing.
+
     @property
     def pair_key(self) -> str:
-        return source_pair_key(self.image_paths)
+        key = self.__dict__.get("_pair_key")
+        if key is None:
+            key = self.__dict__["_pair_key"] = source_pair_key(self.image_paths)
+        return key
 
     @property
     def content_hash(self) -> str:
-        payload = [self.method_key, self.kind, self.external_id, self.image_paths]
-        payload.append(self.conversation)
-        return hashlib.sha256(
-            json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        ).hexdigest()
+        """sha256 of ``[method_key, kind, external_id, image_paths, conversation]`` as compact
+        JSON (``ensure_ascii=False, separators=(",", ":")``)."""
+        digest = self.__dict__.get("_content_hash")
+        if digest is None:
+            self._encode_conversation()
+            digest = self.__dict__["_content_hash"]
+        return digest
+
+    @property
+    def conversation_json(self) -> str:
+        """``json.dumps(conversation, ensure_ascii=False)``, as stored in the database."""
+        text = self.__dict__.get("_conversation_json")
+        if text is None:
+            self._encode_conversation()
+            text = self.__dict__["_conversation_json"]
+        return text
+
+    def _encode_conversation(self) -> None:
+        # Each string is JSON-encoded once and both forms are assembled from the pieces; the
+        # output is exactly json.dumps' (same separators, same string escaping). Anything but
+        # plain {"from": str, "value": str} turns and str fields takes json.dumps itself.
+        conversation, head = self.conversation, (self.method_key, self.kind, self.external_id)
+        turns = _encoded_turns(conversation)
+        if turns is None or not all(type(v) is str for v in (*head, *self.image_paths)):
+            payload = [*head, self.image_paths, conversation]
+            compact = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+            stored = json.dumps(conversation, ensure_ascii=False)
+        else:
+            method, kind, external_id = (encode_basestring(v) for v in head)
+            paths = ",".join([encode_basestring(p) for p in self.image_paths])
+            compact_turns = ",".join([f'{{"from":{f},"value":{v}}}' for f, v in turns])
+            compact = f"[{method},{kind},{external_id},[{paths}],[{compact_turns}]]"
+            stored = "[" + ", ".join([f'{{"from": {f}, "value": {v}}}' for f, v in turns]) + "]"
+        self.__dict__["_content_hash"] = hashlib.sha256(compact.encode()).hexdigest()
+        self.__dict__["_conversation_json"] = stored
+
+
+def _encoded_turns(conversation: Any) -> list[tuple[str, str]] | None:
+    """JSON-encoded (from, value) per turn, or None unless every turn is exactly
+    ``{"from": str, "value": str}`` in that key order."""
+    if type(conversation) is not list:
+        return None
+    out = []
+    for turn in conversation:
+        if type(turn) is not dict or len(turn) != 2 or next(iter(turn)) != "from":
+            return None
+        speaker, value = turn.get("from"), turn.get("value")
+        if type(speaker) is not str or type(value) is not str:
+            return None
+        out.append((encode_basestring(speaker), encode_basestring(value)))
+    return out
 
 
 def source_pair_key(image_paths: tuple[str, ...]) -> str:
@@ -75,7 +129,7 @@ class _Checker:
             self.fail(None, f"expected a JSON object, got {type(record).__name__}")
         self.record = record
         rid = record.get("id")
-        if isinstance(rid, str | int) and not isinstance(rid, bool):
+        if isinstance(rid, (str, int)) and not isinstance(rid, bool):
             self.record_id = str(rid)[:200]
             if bad_text_reason(self.record_id):
                 self.record_id = None
@@ -89,6 +143,14 @@ class _Checker:
     ) -> str:
         record = self.record if source is None else source
         value = record.get(key)
+        if (
+            type(value) is str
+            and len(value) <= limit
+            and value.isascii()  # so no lone surrogate
+            and "\x00" not in value
+            and value.strip()
+        ):
+            return value  # the common case, same result as the checks below
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
                 self.fail(key, "is missing" if value is None else "is empty")
@@ -104,6 +166,17 @@ class _Checker:
         return value
 
     def images(self, key: str, value: Any) -> tuple[str, ...]:
+        if type(value) is list and 0 < len(value) <= MAX_IMAGES:
+            # The common case: the same checks as image_path, the slow path for anything odd.
+            paths = []
+            for i, p in enumerate(value):
+                if type(p) is str and _plain_path(p):
+                    stripped = p.strip()
+                    if stripped:
+                        paths.append(stripped)
+                        continue
+                paths.append(self.image_path(f"{key}[{i}]", p))
+            return tuple(paths)
         if value is None or value == [] or value == "":
             self.fail(key, "at least one image is required")
         paths = [value] if isinstance(value, str) else value
@@ -131,6 +204,20 @@ class _Checker:
             self.fail(key, "is empty: a conversation needs a question and an answer")
         clean = []
         for i, turn in enumerate(turns):
+            if type(turn) is dict:
+                speaker, value = turn.get("from"), turn.get("value")
+                if (
+                    type(speaker) is str
+                    and type(value) is str
+                    and len(value) <= MAX_TEXT_CHARS
+                    and speaker.isascii()
+                    and value.isascii()  # so no lone surrogate
+                    and "\x00" not in value
+                    and "\x00" not in speaker
+                    and value.strip()
+                ):
+                    clean.append({"from": speaker, "value": value})  # the common case
+                    continue
             if not isinstance(turn, dict):
                 self.fail(f"{key}[{i}]", f"expected an object, got {type(turn).__name__}")
             speaker = turn.get("from")
@@ -140,16 +227,23 @@ class _Checker:
             if value is None:
                 self.fail(f"{key}[{i}].value", "is missing")
             clean.append({"from": speaker, "value": value})
-        question_at = next((i for i, t in enumerate(clean) if t["from"] in _HUMAN), None)
+        # The first human turn, and the first model turn after it.
+        question_at = answer_at = None
+        for i, t in enumerate(clean):
+            if question_at is None:
+                if t["from"] in _HUMAN:
+                    question_at = i
+            elif t["from"] in _MODEL:
+                answer_at = i
+                break
         if question_at is None:
             self.fail(key, "has no 'human' turn")
-        answer_at = next(
-            (i for i, t in enumerate(clean) if i > question_at and t["from"] in _MODEL), None
-        )
         if answer_at is None:
             self.fail(key, "has no 'gpt' turn answering the first question")
-        question = _IMAGE_TOKEN.sub("", clean[question_at]["value"]).strip()
-        return clean, question, clean[answer_at]["value"].strip()
+        question = clean[question_at]["value"]
+        if "<image>" in question:
+            question = _IMAGE_TOKEN.sub("", question)
+        return clean, question.strip(), clean[answer_at]["value"].strip()
 
 
 def bad_text_reason(value: str) -> str | None:
@@ -170,11 +264,24 @@ def unsafe_path_reason(path: str) -> str | None:
     if bad_text_reason(path):
         return bad_text_reason(path)
     normalized = path.replace("\\", "/")
-    if normalized.startswith("/") or re.match(r"^[A-Za-z]:", normalized):
+    if normalized.startswith("/") or _DRIVE.match(normalized):
         return "is an absolute path: image paths must be relative to the image root"
-    if any(part == ".." for part in normalized.split("/")):
+    if ".." in normalized.split("/"):
         return "escapes the image root ('..')"
     return None
+
+
+def _plain_path(path: str) -> bool:
+    """True for a path unsafe_path_reason certainly accepts (a cheap test for the common case;
+    False only means 'ask unsafe_path_reason')."""
+    return (
+        len(path) <= MAX_PATH_CHARS
+        and path.isascii()  # so no lone surrogate
+        and "\x00" not in path
+        and ".." not in path
+        and ":" not in path[:2]
+        and path[:1] not in "/\\"
+    )
 
 
 def _caption_record(check: _Checker, position: int, options: ImportOptions) -> ParsedRecord:

@@ -5,8 +5,11 @@ import codecs
 import csv
 import io
 import json
+import queue
 import re
-from collections.abc import Callable, Iterator
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
 from audit.datasets.errors import FileFormatError, RecordError, RecordProblem
@@ -196,3 +199,81 @@ def detect_container(fp: BinaryIO) -> str:
     head = fp.read(4096).lstrip(codecs.BOM_UTF8).lstrip()
     fp.seek(0)
     return "json" if head.startswith(b"[") else "jsonl"
+
+
+class ReadAhead:
+    """``work(item)`` for each item, run in a background thread a few batches ahead of the
+    consumer, the results yielded in order.
+
+    The import uses it to read and parse records while the main thread waits on the database
+    (PostgreSQL and Python then work on separate cores). An exception raised by the items or by
+    ``work`` is re-raised to the consumer where it happened, after the results before it. ``work``
+    must not use the database (Django connections belong to their thread). ``snapshot()`` is
+    taken after each batch (the import passes the bytes read, for progress) and is available as
+    ``.snapshot`` for the batch being consumed. Call ``close()`` when done, also on error: it
+    stops the thread and waits for it.
+    """
+
+    _DONE = object()
+
+    def __init__(
+        self,
+        items: Iterable,
+        work: Callable[[Any], Any],
+        *,
+        batch_size: int = 64,
+        depth: int = 100,
+        snapshot: Callable[[], Any] | None = None,
+    ):
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._snapshot = snapshot
+        self.snapshot = snapshot() if snapshot else None
+        self._thread = threading.Thread(
+            target=self._run, args=(items, work, batch_size), name="import-read-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _put(self, value: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(value, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, items: Iterable, work: Callable[[Any], Any], batch_size: int) -> None:
+        snapshot = self._snapshot
+        batch: list = []
+        end: Any = self._DONE
+        try:
+            for item in items:
+                batch.append(work(item))
+                if not len(batch) % 8:
+                    # Let the consumer take the GIL now if it is waiting for it (woken by the
+                    # database, say), rather than after the 5 ms switch interval.
+                    time.sleep(0)
+                    if len(batch) >= batch_size:
+                        if not self._put((batch, snapshot() if snapshot else None)):
+                            return
+                        batch = []
+        except BaseException as exc:  # handed to the consumer, raised there
+            end = exc
+        if batch and not self._put((batch, snapshot() if snapshot else None)):
+            return
+        self._put(end)
+
+    def __iter__(self) -> Iterator:
+        while True:
+            got = self._queue.get()
+            if got is self._DONE:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            batch, self.snapshot = got
+            yield from batch
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -1,7 +1,8 @@
 """Batch writers for the import pipeline: the ORM on any database, COPY on PostgreSQL.
 
 Both write the same rows; the PostgreSQL writer streams them with ``COPY ... FROM STDIN`` through
-psycopg 3, which is what makes >= 20,000 records/s possible.
+psycopg 3, building the COPY text itself (one payload per table and chunk, not a Python call per
+value): see benchmarks/README.md for the figures.
 """
 
 import json
@@ -9,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import psycopg
 from django.db import connection
 
 from audit.datasets.models import Item, SourcePair, SourcePairImage
@@ -24,6 +26,7 @@ class PairRow:
     modality: str
     body_part: str
     links: list[tuple[int, str, int | None]] = field(default_factory=list)  # position, path, image
+    prepared: tuple[str, str] | None = None  # from the writer's prepare, if it has one
 
 
 @dataclass
@@ -40,6 +43,34 @@ class ItemRow:
     modality: str
     body_part: str
     content_hash: str
+    prepared: str | None = None  # from the writer's prepare, if it has one
+
+
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format: backslash, tab, newline and carriage return escaped (the
+    other characters are taken literally; a NUL fails the COPY, as it would through psycopg)."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def _copy_json(value: str) -> str:
+    """JSON text from json.dumps in COPY's text format: json.dumps never writes a raw control
+    character (it escapes them), so only the backslashes need doubling."""
+    return value.replace("\\", "\\\\")
+
+
+def _copy_payload(rows: list[str]) -> bytes:
+    """COPY text rows as bytes; a NUL fails as psycopg's own dumper fails it (a value the
+    parsers do not check, a record id say, could hold one)."""
+    text = "".join(rows)
+    if "\x00" in text:
+        raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+    return text.encode()
+
+
+def _copy_nullable(value: int | None) -> str:
+    return "\\N" if value is None else str(value)
 
 
 def _batches(values: list, size: int) -> Iterable[list]:
@@ -54,6 +85,13 @@ class OrmWriter:
         self.provenance = provenance
         self.provenance_json = json.dumps(provenance)
         self.now = now
+
+    def prepare(self, record, method_id: int, *, image_files: bool) -> tuple | None:
+        """What of a record's rows its parsed record alone determines, built ahead of writing (in
+        the import's read-ahead thread: no database here): (item, pair, links) parts, the last
+        two None when unknown, or None for nothing. ``image_files``: images may have files
+        (ids), so the links are not known yet."""
+        return None
 
     def lookup_pairs(self, keys: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -145,19 +183,40 @@ class OrmWriter:
 
 
 class PostgresCopyWriter(OrmWriter):
+    """COPY in text format, the rows formatted here (the same values psycopg's ``write_row``
+    would send: ``\\N`` for NULL, ``str()`` of integers and of the timestamp)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        now = str(self.now)  # what psycopg's datetime dumper sends
+        self._pair_tail = f"\t{now}\n"
+        self._item_head = f"{self.dataset_id}\t"
+        self._item_tail = f"\t{_copy_text(self.language)}\t{_copy_json(self.provenance_json)}\t"
+        self._item_end = f"\t{now}\n"
+
+    # Lookups probe the unique index once per value (a LATERAL ... LIMIT 1 per value): with
+    # ``= ANY(array)`` the planner, often without statistics right after a bulk import, chose a
+    # sequential scan of the source pairs, or a scan of the dataset's items through another index,
+    # per chunk, which made large imports quadratic. Keys and hashes are sha256 hex digests, so
+    # they go as one comma-joined parameter instead of an array of strings.
+
     def lookup_pairs(self, keys: list[str]) -> dict[str, int]:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT key, id FROM datasets_sourcepair WHERE key = ANY(%s)", [list(keys)]
+                "SELECT p.key, p.id FROM unnest(string_to_array(%s, ',')) AS u(key)"
+                " CROSS JOIN LATERAL (SELECT s.key, s.id FROM datasets_sourcepair s"
+                " WHERE s.key = u.key LIMIT 1) AS p",
+                [",".join(keys)],
             )
             return dict(cursor.fetchall())
 
     def existing_item_hashes(self, hashes: list[str]) -> set[str]:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT content_hash FROM datasets_item"
-                " WHERE dataset_id = %s AND content_hash = ANY(%s)",
-                [self.dataset_id, list(hashes)],
+                "SELECT u.hash FROM unnest(string_to_array(%s, ',')) AS u(hash)"
+                " CROSS JOIN LATERAL (SELECT 1 FROM datasets_item i"
+                " WHERE i.dataset_id = %s AND i.content_hash = u.hash LIMIT 1) AS found",
+                [",".join(hashes), self.dataset_id],
             )
             return {h for (h,) in cursor.fetchall()}
 
@@ -169,56 +228,107 @@ class PostgresCopyWriter(OrmWriter):
                 [len(rows)],
             )
             ids = {r.key: pk for r, (pk,) in zip(rows, cursor.fetchall(), strict=True)}
+            pairs = []
+            links = []
+            for r in rows:
+                pk = ids[r.key]
+                if r.prepared is not None:
+                    pair_rest, links_template = r.prepared
+                    pairs.append(f"{pk}{pair_rest}")
+                    links.append(links_template.replace("\x00", str(pk)))
+                    continue
+                pairs.append(
+                    f"{pk}"
+                    + self._pair_rest(
+                        r.key, r.caption, r.context, r.modality, r.body_part, len(r.links)
+                    )
+                )
+                for pos, path, img in r.links:
+                    links.append(f"{pk}\t{pos}\t{_copy_text(path)}\t{_copy_nullable(img)}\n")
             raw = cursor.cursor
             with raw.copy(
                 "COPY datasets_sourcepair (id, key, caption, context, source_ref, modality,"
                 " body_part, image_count, created_at) FROM STDIN"
             ) as copy:
-                for r in rows:
-                    copy.write_row(
-                        (
-                            ids[r.key],
-                            r.key,
-                            r.caption,
-                            r.context,
-                            "",
-                            r.modality,
-                            r.body_part,
-                            len(r.links),
-                            self.now,
-                        )
-                    )
-            with raw.copy(
-                "COPY datasets_sourcepairimage (source_pair_id, position, path, image_id)"
-                " FROM STDIN"
-            ) as copy:
-                for r in rows:
-                    pk = ids[r.key]
-                    for pos, path, img in r.links:
-                        copy.write_row((pk, pos, path, img))
+                copy.write(_copy_payload(pairs))
+            del pairs
+            if links:
+                with raw.copy(
+                    "COPY datasets_sourcepairimage (source_pair_id, position, path, image_id)"
+                    " FROM STDIN"
+                ) as copy:
+                    copy.write(_copy_payload(links))
         return ids
 
-    def create_items(self, rows: list[ItemRow]) -> None:
-        dataset_id, language, provenance, now = (
-            self.dataset_id,
-            self.language,
-            self.provenance_json,
-            self.now,
+    def _item_rest(
+        self,
+        method_id: int,
+        kind: str,
+        external_id: str,
+        record_index: int,
+        question: str,
+        answer: str,
+        conversation_json: str,
+        modality: str,
+        body_part: str,
+        content_hash: str,
+    ) -> str:
+        """An item's COPY line after its source_pair_id."""
+        text = _copy_text
+        return (
+            f"\t{method_id}\t{text(kind)}\t{text(external_id)}\t{record_index}\t"
+            f"{text(question)}\t{text(answer)}\t{_copy_json(conversation_json)}\t"
+            f"{text(modality)}\t{text(body_part)}{self._item_tail}{content_hash}{self._item_end}"
         )
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(
-                "COPY datasets_item (dataset_id, source_pair_id, method_id, kind, external_id,"
-                " record_index, question, answer, conversation, modality, body_part, language,"
-                " provenance, content_hash, created_at) FROM STDIN"
-            ) as copy,
-        ):
-            write = copy.write_row
-            for r in rows:
-                write(
-                    (
-                        dataset_id,
-                        r.source_pair_id,
+
+    def _pair_rest(
+        self, key: str, caption: str, context: str, modality: str, body_part: str, links: int
+    ) -> str:
+        """A source pair's COPY line after its id."""
+        text = _copy_text
+        return (
+            f"\t{key}\t{text(caption)}\t{text(context)}\t\t{text(modality)}\t{text(body_part)}"
+            f"\t{links}{self._pair_tail}"
+        )
+
+    def prepare(self, record, method_id: int, *, image_files: bool) -> tuple | None:
+        item = self._item_rest(
+            method_id,
+            record.kind,
+            record.external_id,
+            record.position,
+            record.question,
+            record.answer,
+            record.conversation_json,
+            record.modality,
+            record.body_part,
+            record.content_hash,
+        )
+        paths = record.image_paths
+        if image_files or any("\x00" in p for p in paths):
+            return item, None, None
+        pair = self._pair_rest(
+            record.pair_key,
+            record.caption,
+            record.context,
+            record.modality,
+            record.body_part,
+            len(paths),
+        )
+        # The image links without image ids, "\x00" standing for the source pair's id (a NUL
+        # cannot be in a path).
+        links = "".join([f"\x00\t{i}\t{_copy_text(p)}\t\\N\n" for i, p in enumerate(paths)])
+        return item, pair, links
+
+    def create_items(self, rows: list[ItemRow]) -> None:
+        head = self._item_head
+        payload = _copy_payload(
+            [
+                f"{head}{r.source_pair_id}"
+                + (
+                    r.prepared
+                    if r.prepared is not None
+                    else self._item_rest(
                         r.method_id,
                         r.kind,
                         r.external_id,
@@ -228,12 +338,21 @@ class PostgresCopyWriter(OrmWriter):
                         r.conversation_json,
                         r.modality,
                         r.body_part,
-                        language,
-                        provenance,
                         r.content_hash,
-                        now,
                     )
                 )
+                for r in rows
+            ]
+        )
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
+                "COPY datasets_item (dataset_id, source_pair_id, method_id, kind, external_id,"
+                " record_index, question, answer, conversation, modality, body_part, language,"
+                " provenance, content_hash, created_at) FROM STDIN"
+            ) as copy,
+        ):
+            copy.write(payload)
 
 
 def writer_for_connection(**kwargs) -> OrmWriter:
