@@ -7,6 +7,7 @@ object exists (403 is accepted only from those who do), anonymous users the logi
 or 401/403 (API)."""
 
 import itertools
+import json
 import os
 import re
 import uuid
@@ -21,7 +22,11 @@ from django.urls import Resolver404, resolve, reverse
 from audit.campaigns.models import Assignment
 from audit.datasets.models import Image, ImportJob, Method
 from audit.datasets.selectors import image_url
+from audit.regeneration.services import job_create as regeneration_job_create
 from audit.reports.analysis import analyse_campaign
+from audit.reports.exports.services import export_job_create, export_job_run
+from audit.reports.schedules import schedule_save
+from audit.reports.services import quality_report_make
 from tests.reports.conftest import rate_all
 from tests.security.routes import site_routes
 
@@ -40,6 +45,8 @@ ACCESS = {
     "dataset_owner": {"owner_here", "staff"},
     "campaign_owners": {"owner_here", "owner_elsewhere", "staff"},  # who owns any campaign
     "creator": {"staff"},  # holds campaigns.add_campaign / datasets.add_* (only staff here)
+    "job_owner": {"owner_here", "staff"},  # who made the job (owner_here), and staff
+    "regenerators": {"owner_here", "staff"},  # dataset owners, staff, holders of the permission
 }
 
 
@@ -50,6 +57,7 @@ class Rule:
     # Denied signed-in roles that know the object exists and may get 403 instead of 404.
     may_know: frozenset = field(default_factory=frozenset)
     write: str | None = None  # access for POST/PUT/PATCH/DELETE, when not the same as for GET
+    body: str = ""  # a valid body for writes (see _body), so a refusal cannot be a mere 400
 
     def allowed(self, method: str) -> set[str]:
         return ACCESS[self.write if self.write and method != "get" else self.access]
@@ -103,6 +111,34 @@ PERMISSIONS: dict[str, Rule] = {
     "reports:campaign-analysis-recompute": Rule("owner", "campaign", EXPERT_KNOWS),
     "campaign-analysis-api": Rule("owner", "analysed_campaign", EXPERT_KNOWS),
     "campaign-analysis-recompute-api": Rule("owner", "campaign", EXPERT_KNOWS),
+    # Quality reports and schedules
+    "reports:campaign-reports": Rule("owner", "campaign", EXPERT_KNOWS),
+    "reports:campaign-report-request": Rule("owner", "campaign", EXPERT_KNOWS),
+    "reports:quality-report-file": Rule("owner", "quality_report_file", EXPERT_KNOWS),
+    "campaign-quality-reports-api": Rule("owner", "campaign", EXPERT_KNOWS),
+    "campaign-quality-report-api": Rule("owner", "quality_report", EXPERT_KNOWS),
+    "campaign-report-schedules-api": Rule("owner", "campaign", EXPERT_KNOWS),
+    "campaign-report-schedule-api": Rule("owner", "report_schedule", EXPERT_KNOWS),
+    # Audit trail
+    "core:campaign-activity": Rule("owner", "campaign", EXPERT_KNOWS),
+    # Exports (the job belongs to the campaign's owner)
+    "export-jobs-api": Rule("signed_in", write="owner", may_know=EXPERT_KNOWS, body="export"),
+    "export-job-api": Rule("job_owner", "export_job"),
+    "export-job-download-api": Rule("job_owner", "export_job"),
+    "exports:download": Rule("job_owner", "export_job"),
+    # Regeneration (the job belongs to the dataset's owner)
+    "regeneration-job-list": Rule("regenerators"),
+    "regeneration-job-detail": Rule("job_owner", "regeneration_job"),
+    "regeneration-job-cancel": Rule("job_owner", "regeneration_job"),
+    "regeneration-job-resume": Rule("job_owner", "regeneration_job"),
+    "regeneration-job-compare": Rule("job_owner", "regeneration_job"),
+    "regeneration-job-failures": Rule("job_owner", "regeneration_job"),
+    "regeneration:list": Rule("regenerators"),
+    "regeneration:create": Rule("regenerators"),
+    "regeneration:detail": Rule("job_owner", "regeneration_job"),
+    "regeneration:cancel": Rule("job_owner", "regeneration_job"),
+    "regeneration:resume": Rule("job_owner", "regeneration_job"),
+    "regeneration:compare": Rule("job_owner", "regeneration_job"),
     # The expert's side
     "annotations:queue": Rule("signed_in"),
     "annotations:campaign": Rule("expert", "expert_campaign"),
@@ -126,6 +162,30 @@ def _kwargs(kind: str, world) -> dict:
         rate_all(campaign, seed=3)
         analyse_campaign(campaign=campaign, n_resamples=20)
         return {"public_id": campaign.public_id}
+    if kind in ("quality_report", "quality_report_file"):
+        report = quality_report_make(campaign=campaign, send=False)
+        kwargs = {"public_id": campaign.public_id, "report_id": report.pk}
+        return {**kwargs, "kind": "html"} if kind == "quality_report_file" else kwargs
+    if kind == "report_schedule":
+        schedule = schedule_save(campaign=campaign, frequency="daily", hour=7, minute=0)
+        return {"public_id": campaign.public_id, "schedule_id": schedule.pk}
+    if kind == "export_job":
+        owner = world["users"]["owner_here"]
+        job = export_job_create(owner=owner, kind="ratings", fmt="csv", campaign=campaign,
+                                layout="long")  # fmt: skip
+        export_job_run(job_id=job.pk)
+        return {"public_id": job.public_id}
+    if kind == "regeneration_job":
+        job = regeneration_job_create(
+            created_by=world["users"]["owner_here"],
+            name="Trial",
+            datasets=[campaign.datasets.first()],
+            methods=["llm_reformatted"],
+            model="some-model",
+            base_url="http://127.0.0.1:9/v1",
+            start=False,
+        )
+        return {"public_id": job.public_id}
     if kind in ("campaign", "api_campaign"):
         return {"public_id": campaign.public_id}
     if kind == "expert_campaign":
@@ -158,13 +218,21 @@ def _kwargs(kind: str, world) -> dict:
     raise AssertionError(f"no URL kwargs for {kind!r}")
 
 
-def _request(client: Client, method: str, url: str):
+def _body(kind: str, world) -> str:
+    if kind == "export":  # this campaign's ratings: only its owners (and staff) may export them
+        return json.dumps(
+            {"kind": "ratings", "campaign": str(world["campaign"].public_id), "format": "csv"}
+        )
+    return "{}"
+
+
+def _request(client: Client, method: str, url: str, body: str = "{}"):
     """One request, rolled back afterwards (so a POST by one role changes nothing for the next)."""
     with transaction.atomic():
         if method == "get":
             response = client.get(url)
         else:
-            response = getattr(client, method)(url, data="{}", content_type="application/json")
+            response = getattr(client, method)(url, data=body, content_type="application/json")
         transaction.set_rollback(True)
     return response
 
@@ -194,7 +262,7 @@ def test_permission_matrix(route, world):
             client = Client()
             if world["users"][role] is not None:
                 client.force_login(world["users"][role])
-            response = _request(client, method, url)
+            response = _request(client, method, url, _body(rule.body, world))
             code = response.status_code
             seen[(method, role)] = code
             assert code < 500, f"{method.upper()} {url} as {role}: {code}"
