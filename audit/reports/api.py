@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.campaigns.selectors import owned_campaign_or_404
+from audit.core.openapi import BAD_REQUEST
 from audit.reports import schedules, selectors, services
 from audit.reports.serializers import (
     AnalysisSnapshotSerializer,
@@ -85,7 +86,7 @@ class CampaignQualityReportsView(APIView):
         operation_id="campaign_quality_reports_request",
         summary="Make a quality report now (queued; mailed to the recipients when done)",
         request=QualityReportRequestSerializer,
-        responses={202: QueuedReportSerializer, 400: DetailSerializer, 404: NOT_FOUND},
+        responses={202: QueuedReportSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
         tags=["quality reports"],
     )
     def post(self, request, public_id):
@@ -130,7 +131,7 @@ class CampaignReportSchedulesView(APIView):
         operation_id="campaign_report_schedules_create",
         summary="Add a report schedule (daily, weekly or a cron expression, in a time zone)",
         request=ReportScheduleSerializer,
-        responses={201: ReportScheduleSerializer, 400: DetailSerializer, 404: NOT_FOUND},
+        responses={201: ReportScheduleSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
         tags=["quality reports"],
     )
     def post(self, request, public_id):
@@ -159,7 +160,7 @@ class CampaignReportScheduleView(APIView):
         operation_id="campaign_report_schedule_update",
         summary="Change a report schedule (its beat entry follows)",
         request=ReportScheduleSerializer,
-        responses={200: ReportScheduleSerializer, 400: DetailSerializer, 404: NOT_FOUND},
+        responses={200: ReportScheduleSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
         tags=["quality reports"],
     )
     def patch(self, request, public_id, schedule_id):
