@@ -26,6 +26,8 @@ class Command(BaseCommand):
                 settings.CELERY_TASK_DEFAULT_QUEUE,
                 settings.CELERY_QUEUE_IO,
                 settings.CELERY_QUEUE_ANALYSIS,
+                # So a demo regeneration job runs (against OPENAI_BASE_URL) rather than wait.
+                settings.CELERY_QUEUE_GPU,
             ]
         )
         address = f"{opts['host']}:{opts['port']}"
