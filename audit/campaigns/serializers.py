@@ -6,8 +6,9 @@ from rest_framework import serializers
 from audit.campaigns import selectors
 from audit.campaigns.forms import ALLOCATION_CHOICES, KIND_CHOICES, STRATA_CHOICES, clean_criteria
 from audit.campaigns.models import Campaign, Criterion
-from audit.datasets.models import Dataset, Method
+from audit.datasets.models import Dataset
 from audit.datasets.selectors import datasets_visible_to
+from audit.datasets.serializers import MethodKeyField
 
 User = get_user_model()
 
@@ -91,7 +92,7 @@ class CampaignSerializer(serializers.ModelSerializer):
     datasets = VisibleDatasetField(many=True, help_text="Ids of datasets you may see.")
     kind = serializers.ChoiceField(choices=[k for k, _ in KIND_CHOICES], default="paired")
     methods = serializers.ListField(
-        child=serializers.SlugRelatedField(slug_field="key", queryset=Method.objects.all()),
+        child=MethodKeyField(),
         min_length=1,
         help_text="Keys of the compared construction methods.",
     )

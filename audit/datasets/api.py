@@ -67,6 +67,8 @@ class ItemViewSet(viewsets.ReadOnlyModelViewSet):
             ("modality", "modality"),
             ("body_part", "body_part"),
         ):
+            if "\x00" in params.get(name, ""):
+                return qs.none()  # matches nothing (and PostgreSQL text cannot hold a NUL)
             if params.get(name):
                 qs = qs.filter(**{lookup: params[name]})
         return qs

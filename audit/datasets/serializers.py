@@ -6,6 +6,19 @@ from audit.datasets.importers.formats import FORMATS
 from audit.datasets.models import Dataset, ImportJob, Item, Method, SourcePair
 
 
+class MethodKeyField(serializers.SlugRelatedField):
+    """A method by its key. A key with a NUL character is unknown (PostgreSQL text cannot hold
+    one, so it is refused before the lookup rather than failing it)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(slug_field="key", queryset=Method.objects.all(), **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", ""))
+        return super().to_internal_value(data)
+
+
 class MethodSerializer(serializers.ModelSerializer):
     class Meta:
         model = Method
@@ -155,7 +168,5 @@ class ImportJobCreateSerializer(serializers.Serializer):
     )
     dataset = serializers.CharField(max_length=200)
     format = serializers.ChoiceField(choices=["auto", *FORMATS], default="auto")
-    method = serializers.SlugRelatedField(
-        slug_field="key", queryset=Method.objects.all(), required=False, allow_null=True
-    )
+    method = MethodKeyField(required=False, allow_null=True)
     skip_invalid = serializers.BooleanField(default=False)
