@@ -125,3 +125,64 @@ def test_owner_pages_and_analysis_run_under_the_policy(page, live_server, launch
     page.wait_for_function("window.__csp.length > 0")
     assert page.evaluate("window.__ran") is None
     assert "script-src" in page.evaluate("window.__csp")[0]
+
+
+def test_regeneration_reports_and_exports_run_under_the_policy(
+    page, live_server, launched_campaign, settings
+):
+    """The newest owner pages: regeneration (list, new job form, a job's page with its
+    generations), the quality report history and a stored report's HTML (served with its own
+    stricter policy), and an export's download link (a file, never an HTML page)."""
+    from audit.regeneration import services as regeneration
+    from audit.reports import services as reports
+    from audit.reports.analysis import analyse_campaign
+    from audit.reports.exports.services import export_job_create, export_job_run
+    from tests.regeneration.stub_server import StubServer
+    from tests.regeneration.test_services import run_all
+    from tests.reports.conftest import rate_all
+
+    settings.ANALYSIS_BOOTSTRAP_REPLICATES = 50
+    campaign, owner, _experts = launched_campaign
+    owner.user_permissions.add(Permission.objects.get(codename="add_regenerationjob"))
+    rate_all(campaign, seed=2, limit=30)
+    analyse_campaign(campaign=campaign, n_resamples=50)
+    report = reports.quality_report_make(campaign=campaign, send=False)
+    export = export_job_run(
+        job_id=export_job_create(owner=owner, kind="ratings", fmt="csv", campaign=campaign).pk
+    )
+    stub = StubServer().start()
+    try:
+        job = regeneration.job_create(
+            created_by=owner, name="CSP job <b>x</b>", datasets=list(campaign.datasets.all()),
+            methods=["llm_reformatted"], model="m", base_url=stub.base_url, start=False,
+        )  # fmt: skip
+        stub.script(("text", "<script>alert(1)</script>"))
+        job = run_all(job)
+    finally:
+        stub.stop()
+    site_login(page, live_server, owner.username)
+    pages = {
+        "regeneration list": reverse("regeneration:list"),
+        "regeneration new": reverse("regeneration:create"),
+        "regeneration job": reverse("regeneration:detail", args=[job.public_id]),
+        "report history": reverse("reports:campaign-reports", args=[campaign.public_id]),
+        "report html": reverse(
+            "reports:quality-report-file", args=[campaign.public_id, report.pk, "html"]
+        ),
+    }
+    for name, url in pages.items():
+        response = page.goto(live_server.url + url)
+        assert response.status == 200, name
+        assert_no_violations(page, name)
+    # The stored report is a page of its own, with charts, under a policy with no script.
+    policy = page.goto(live_server.url + pages["report html"]).headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert page.locator("svg").count() > 0
+    assert_no_violations(page, "report html charts")
+    # The export's download link gives the file to save, not a page to render.
+    download = page.request.get(
+        live_server.url + reverse("exports:download", args=[export.public_id])
+    )
+    assert download.status == 200
+    assert "text/html" not in download.headers["content-type"]
+    assert "attachment" in download.headers.get("content-disposition", "")
