@@ -6,8 +6,13 @@ expert submitted is stored exactly once.
     .venv/bin/python benchmarks/faults.py [--experts 10] [--seconds 30]
         [--database-url postgres://postgres@127.0.0.1:5432/audit_faults]
 
-Needs to restart the local PostgreSQL cluster (pg_ctlcluster, as root): run it on a machine of
-your own, not beside other work using that server. Prints requests sent, retries, ratings
+Needs to restart the local PostgreSQL cluster (pg_ctlcluster, as root): give it a cluster of its
+own so nothing else loses its connections, e.g.
+
+    pg_createcluster 15 faults --port 5433 -- --auth=trust && pg_ctlcluster 15 faults start
+    .venv/bin/python benchmarks/faults.py --cluster faults \
+        --database-url postgres://postgres@127.0.0.1:5433/audit_faults
+ Prints requests sent, retries, ratings
 stored, duplicates (target 0) and lost (target 0).
 """
 
@@ -105,14 +110,14 @@ def gunicorn_workers(master: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def restart_postgres() -> float:
-    cluster = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True).stdout
-    version = cluster.split()[0]
+def restart_postgres(cluster: str) -> float:
+    version = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True).stdout
     started = time.monotonic()
     subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version.split()[0], cluster, "restart",
+         "-m", "fast"],
         check=True,
-    )
+    )  # fmt: skip
     return time.monotonic() - started
 
 
@@ -126,6 +131,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/audit_faults")
+    parser.add_argument(
+        "--cluster",
+        default="main",
+        help="the Debian PostgreSQL cluster serving --database-url, restarted mid-run",
+    )
     args = parser.parse_args()
     recreate_database(args.database_url)
     workdir = Path(tempfile.mkdtemp(prefix="audit-faults-"))
@@ -159,7 +169,7 @@ def main() -> int:
         os.kill(victim, signal.SIGKILL)
         events.append(f"t={args.seconds / 3:.0f}s: SIGKILL gunicorn worker {victim}")
         time.sleep(args.seconds / 3)
-        took = restart_postgres()
+        took = restart_postgres(args.cluster)
         events.append(f"t={2 * args.seconds / 3:.0f}s: PostgreSQL restarted ({took:.1f} s)")
         for e in experts:
             e.join(args.seconds + 120)
