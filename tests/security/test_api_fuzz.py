@@ -138,7 +138,12 @@ def fuzz(operation, *, base_url: str, token: str, ids: dict, failures: list, cod
         except (Exception, BaseExceptionGroup) as exc:  # schemathesis's FailureGroup
             failures.append(describe(operation, case, exc))
 
-    run()
+    try:
+        run()
+    finally:
+        # Closed, so the live server's request threads (each with a database connection)
+        # end; otherwise the test database cannot be dropped at the end on PostgreSQL.
+        session.close()
 
 
 def test_no_server_error_and_answers_match_the_schema(live_server, world):
