@@ -1,75 +1,26 @@
 """A real Celery worker process consumes from the configured broker: the embedded filesystem
 broker by default, Redis when CELERY_BROKER_URL says so (as in CI). No eager mode."""
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from audit.datasets.models import Dataset, ImportJob
 from audit.datasets.services import import_job_create
 from tests.factories import UserFactory
+from tests.workers import start_worker, stop
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-REPO = Path(__file__).resolve().parents[1]
-
-
-def test_database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-test_database_url.__test__ = False  # a helper, not a test
 
 
 @pytest.fixture
 def worker(settings):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "audit.test_settings",
-        "DATABASE_URL": test_database_url(),
-        "AUDIT_IMAGE_STORE": str(settings.IMAGE_STORE_DIR),
-        "AUDIT_UPLOAD_DIR": str(settings.UPLOAD_DIR),
-    }
-    queues = f"{django_settings.CELERY_TASK_DEFAULT_QUEUE},{django_settings.CELERY_QUEUE_IO}"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "audit",
-            "worker",
-            "-Q",
-            queues,
-            "--pool",
-            "solo",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    queues = [django_settings.CELERY_TASK_DEFAULT_QUEUE, django_settings.CELERY_QUEUE_IO]
+    proc = start_worker(settings, queues)
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 def wait_for(job: ImportJob, worker, seconds: float = 90) -> ImportJob:

@@ -8,9 +8,6 @@ is killed."""
 import os
 import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -19,8 +16,9 @@ from django.db.models import Count
 from audit.datasets.models import Item
 from audit.regeneration import services
 from audit.regeneration.models import Generation, RegenerationJob
+from tests import workers
 from tests.regeneration.stub_server import StubServer
-from tests.test_celery_worker import test_database_url
+from tests.workers import stop, wait_until
 
 pytestmark = [
     pytest.mark.worker,
@@ -30,67 +28,15 @@ pytestmark = [
         reason="needs Redis (CELERY_BROKER_URL=redis://...)",
     ),
 ]
-REPO = Path(__file__).resolve().parents[2]
 
 
 def start_worker(settings) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "audit.test_settings",
-        "DATABASE_URL": test_database_url(),
-        "AUDIT_IMAGE_STORE": str(settings.IMAGE_STORE_DIR),
-        "AUDIT_UPLOAD_DIR": str(settings.UPLOAD_DIR),
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "audit",
-            "worker",
-            "-Q",
-            django_settings.CELERY_QUEUE_GPU,
-            "--concurrency",
-            "1",
-            "--prefetch-multiplier",
-            "1",
-            "--pool",
-            "solo",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def stop(proc: subprocess.Popen) -> str:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.stdout.read() if proc.stdout else ""
-
-
-def wait_until(condition, worker, seconds: float = 90, what: str = "the worker"):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        if worker.poll() is not None:
-            pytest.fail(f"worker exited early:\n{worker.stdout.read()}")
-        time.sleep(0.1)
-    pytest.fail(f"{what} did not happen within {seconds}s; worker log:\n{stop(worker)}")
+    """A gpu-queue worker as in docker-compose: one task at a time, prefetch 1."""
+    return workers.start_worker(
+        settings,
+        [django_settings.CELERY_QUEUE_GPU],
+        "--concurrency", "1", "--prefetch-multiplier", "1",
+    )  # fmt: skip
 
 
 def test_a_worker_killed_mid_chunk_leaves_no_duplicates(settings, rated_dataset):

@@ -17,7 +17,8 @@ from audit.reports import schedules
 from audit.reports.analysis import analyse_campaign
 from audit.reports.models import QualityReport
 from tests.reports.conftest import rate_all
-from tests.reports.test_worker import REPO, database_url, start_worker, stop, wait_until
+from tests.reports.test_worker import start_worker
+from tests.workers import REPO, database_url, stop, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

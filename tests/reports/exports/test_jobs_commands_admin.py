@@ -130,7 +130,7 @@ def test_export_dataset_command(rated_campaign, tmp_path, capsys):
 @pytest.mark.django_db(transaction=True)
 def test_the_commands_exit_codes(rated_campaign, tmp_path):
     """Through a real process: 0 and a summary when written, 1 and the reason when not."""
-    from tests.reports.test_worker import database_url
+    from tests.workers import database_url
 
     campaign, _owner, _experts = rated_campaign
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "audit.test_settings",

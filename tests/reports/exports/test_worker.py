@@ -2,38 +2,25 @@
 eager mode) runs an export job queued through the API's service, and the file it writes reads
 back equal to a direct export."""
 
-import os
-import subprocess
-import sys
-
 import pandas as pd
 import pytest
 from django.conf import settings as django_settings
 
 from audit.reports.exports import services
 from audit.reports.exports.models import ExportJob
-from tests.reports.test_worker import REPO, database_url, stop, wait_until
+from tests.workers import start_worker, stop, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def io_worker(settings):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "audit.test_settings",
-        "DATABASE_URL": database_url(),
-        "AUDIT_IMAGE_STORE": str(settings.IMAGE_STORE_DIR),
-        "AUDIT_UPLOAD_DIR": str(settings.UPLOAD_DIR),
-        "AUDIT_EXPORT_DIR": str(settings.EXPORT_DIR),
-        "AUDIT_EXPORT_CHUNK_SIZE": "25",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "audit", "worker",
-         "-Q", django_settings.CELERY_QUEUE_IO, "--pool", "solo",
-         "--without-mingle", "--without-gossip", "--loglevel", "INFO"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    proc = start_worker(
+        settings,
+        [django_settings.CELERY_QUEUE_IO],
+        AUDIT_EXPORT_DIR=str(settings.EXPORT_DIR),
+        AUDIT_EXPORT_CHUNK_SIZE="25",
+    )
     yield proc
     stop(proc)
 
