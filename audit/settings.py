@@ -266,6 +266,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Two models have a "kind" field with different choices: name the exports' one apart.
     "ENUM_NAME_OVERRIDES": {"ExportKindEnum": "audit.reports.exports.models.ExportJob.Kind"},
+    # Document the 400/401/403/404 refusals on every operation (checked by the API fuzz test).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "audit.core.openapi.add_common_answers",
+    ],
 }
 
 LOGGING = {

@@ -11,7 +11,40 @@ VALIDATION_ERRORS = {
     "additionalProperties": {},
 }
 
-BAD_REQUEST = OpenApiResponse(
-    VALIDATION_ERRORS,
-    description="Refused: the reason under `detail`, or the errors by field.",
-)
+REFUSED = "Refused: the reason under `detail`, or the errors by field."
+BAD_REQUEST = OpenApiResponse(VALIDATION_ERRORS, description=REFUSED)
+
+DETAIL = {"type": "object", "properties": {"detail": {"type": "string"}}}
+
+# What any operation may answer besides what it documents itself: DRF's authentication and
+# permission refusals, and 404 for what one may not see (objects are hidden, not forbidden).
+COMMON_ANSWERS = {
+    "401": "Not signed in: no session and no valid token.",
+    "403": "Signed in, but this needs a permission you lack.",
+    "404": "No such object, or none that you may see.",
+}
+
+
+def add_common_answers(result, generator, request, public):
+    """drf-spectacular post-processing hook: documents the refusals every operation may give
+    (401, 403, 404; and 400 where the request carries a body or query parameters), so clients
+    and the schemathesis fuzz test know them. Answers an operation documents itself stay."""
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in ("get", "put", "post", "patch", "delete"):
+                continue
+            answers = operation.setdefault("responses", {})
+            for code, text in COMMON_ANSWERS.items():
+                answers.setdefault(
+                    code, {"content": {"application/json": {"schema": DETAIL}}, "description": text}
+                )
+            queries = any(p.get("in") == "query" for p in operation.get("parameters", []))
+            if "requestBody" in operation or queries:
+                answers.setdefault(
+                    "400",
+                    {
+                        "content": {"application/json": {"schema": VALIDATION_ERRORS}},
+                        "description": REFUSED,
+                    },
+                )
+    return result
