@@ -164,3 +164,25 @@ def test_campaign_owners_group_reads_the_trail_in_the_admin(launched_campaign, c
     listing = client.get(reverse("admin:core_auditevent_changelist"))
     assert listing.status_code == 200 and "campaign.launched" in listing.content.decode()
     assert client.get(reverse("admin:core_auditevent_add")).status_code == 403
+
+
+def test_an_export_is_recorded_with_who_and_what(launched_campaign, client):
+    """Asking for a ratings export through the API records export.created on the campaign's
+    trail; a refused request (an expert's) records nothing."""
+    campaign, owner, experts = launched_campaign
+    body = {"kind": "ratings", "campaign": str(campaign.public_id), "format": "parquet",
+            "layout": "wide"}  # fmt: skip
+    client.force_login(experts[0])
+    assert client.post("/api/exports/", body, content_type="application/json").status_code in (
+        403,
+        404,
+    )
+    assert "export.created" not in verbs(campaign)
+    client.force_login(owner)
+    response = client.post("/api/exports/", body, content_type="application/json")
+    assert response.status_code in (201, 202), response.content
+    event = AuditEvent.objects.get(campaign=campaign, verb="export.created")
+    assert event.actor == owner
+    assert event.data["format"] == "parquet" and event.data["layout"] == "wide"
+    assert not event.data["names"]
+    assert "export.created" in client.get(activity_url(campaign)).content.decode()

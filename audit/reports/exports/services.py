@@ -42,6 +42,7 @@ from django.utils import timezone
 
 from annotations.models import FLAGS
 from audit.campaigns.models import Campaign
+from audit.core.services import audit_event_record
 from audit.datasets.models import Dataset
 from audit.reports.exports import selectors
 from audit.reports.exports.models import ExportJob
@@ -770,15 +771,25 @@ def export_job_create(
         options = {"campaign_ids": campaign_ids, "filters": options.get("filters") or {}}
     else:
         raise ExportError(f"unknown export kind {kind!r}")
-    job = ExportJob.objects.create(
-        owner=owner,
-        kind=kind,
-        campaign=campaign,
-        dataset=dataset,
-        format=fmt,
-        layout=layout,
-        options=options,
-    )
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            owner=owner,
+            kind=kind,
+            campaign=campaign,
+            dataset=dataset,
+            format=fmt,
+            layout=layout,
+            options=options,
+        )
+        # Who exported what and when: on the campaign's Activity page (dataset exports: admin).
+        audit_event_record(
+            actor=owner,
+            verb="export.created",
+            target=job,
+            campaign=campaign,
+            data={"kind": kind, "format": fmt, "layout": layout,
+                  "names": bool(options.get("names")), "dataset": dataset.pk if dataset else None},
+        )  # fmt: skip
     from audit.reports.exports.tasks import run_export_job
 
     transaction.on_commit(lambda: run_export_job.delay(job.pk))
