@@ -27,7 +27,7 @@ COMMON_ANSWERS = {
 
 def add_common_answers(result, generator, request, public):
     """drf-spectacular post-processing hook: documents the refusals every operation may give
-    (401, 403, 404; and 400 where the request carries a body or query parameters), so clients
+    (401, 403, 404; and 400 where the request changes something or takes input), so clients
     and the schemathesis fuzz test know them. Answers an operation documents itself stay."""
     for item in result.get("paths", {}).values():
         for method, operation in item.items():
@@ -39,7 +39,7 @@ def add_common_answers(result, generator, request, public):
                     code, {"content": {"application/json": {"schema": DETAIL}}, "description": text}
                 )
             queries = any(p.get("in") == "query" for p in operation.get("parameters", []))
-            if "requestBody" in operation or queries:
+            if method != "get" or "requestBody" in operation or queries:
                 answers.setdefault(
                     "400",
                     {
