@@ -1,7 +1,9 @@
 """Playwright driving Debian's Chromium (/usr/bin/chromium); no browser download."""
 
+import functools
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -39,11 +41,33 @@ def chromium():
         browser.close()
 
 
-@pytest.fixture
-def page(chromium):
+def _wait_for_expression(page, expression: str, timeout: float = 15_000, **_ignored) -> None:
+    """Stands in for ``page.wait_for_function``: when its expression is not true at once,
+    Playwright polls it by eval-ing it inside the page, which the site's Content-Security-Policy
+    (no 'unsafe-eval') refuses. ``page.evaluate`` goes through DevTools, which the policy does not
+    govern, so poll with it from here."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true within {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(50)
+
+
+def open_page(chromium, init_script: str | None = None):
+    """A fresh context and page at 1280x900, 15 s timeouts, ``wait_for_function`` that works
+    under the site's CSP. Returns (context, page); close the context when done."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    page.wait_for_function = functools.partial(_wait_for_expression, page)
+    return context, page
+
+
+@pytest.fixture
+def page(chromium):
+    context, page = open_page(chromium)
     yield page
     context.close()
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from annotations.models import Rating
 from audit.campaigns.models import Assignment
 from audit.campaigns.services import campaign_create, campaign_launch
+from tests.browser.conftest import open_page
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [
@@ -27,10 +28,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 @pytest.fixture
 def page(transactional_db, live_server, chromium):
     """A page that records every CSP violation (DOM events and console messages)."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    context.add_init_script(RECORD_VIOLATIONS)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    context, page = open_page(chromium, RECORD_VIOLATIONS)
     page.console_csp = []
     page.on(
         "console",

@@ -10,6 +10,7 @@ from django.urls import reverse
 from annotations.models import Rating, RatingRevision
 from audit.campaigns.models import Assignment
 from audit.campaigns.services import campaign_create, campaign_launch
+from tests.browser.conftest import open_page
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = [
@@ -24,9 +25,7 @@ KEYS = ["accuracy", "relevance", "completeness", "usefulness"]
 def page(transactional_db, live_server, chromium):
     """The shared ``page``, but opened after the database and the live server, so it is closed
     before them: no autosave from a still-open page can race the flush between tests."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    context, page = open_page(chromium)
     yield page
     context.close()
 
