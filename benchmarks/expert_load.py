@@ -25,22 +25,13 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.import_pubmedvision import recreate_database  # noqa: E402
+
 TARGET_P95_MS, TARGET_SUBMITS = 30.0, 300.0
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def setup(args, workdir: Path) -> tuple[str, list[str], int]:
@@ -155,27 +146,38 @@ def server_times(log: Path) -> dict[str, list[float]]:
     return times
 
 
+def start_gunicorn(
+    port: int, workers: int, *, settings_module: str = "audit.settings", options=()
+) -> subprocess.Popen:
+    """gunicorn (sync workers) serving the app on 127.0.0.1:``port``, answering when returned."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "DJANGO_DEBUG": "false"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "audit.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--log-level", "warning", *options],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/")
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server
+
+
 def run_phase(args, workdir: Path, campaign, tokens, *, floor: bool, seconds: float):
     """gunicorn on 127.0.0.1 and one client thread per expert for ``seconds``: the experts'
     next/submit cycles, or (``floor``) the do-nothing /floor/ request. Returns (experts,
     elapsed, server times)."""
     log = workdir / ("floor.log" if floor else "load.log")
-    settings_module = "benchmarks.floor_settings" if floor else "audit.settings"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "DJANGO_DEBUG": "false"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "audit.wsgi", "--bind", f"127.0.0.1:{args.port}",
-         "--workers", str(args.workers), "--log-level", "warning",
-         "--access-logfile", str(log), "--access-logformat", "%(U)s %(D)s"],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
+    server = start_gunicorn(
+        args.port,
+        args.workers,
+        settings_module="benchmarks.floor_settings" if floor else "audit.settings",
+        options=["--access-logfile", str(log), "--access-logformat", "%(U)s %(D)s"],
+    )
     try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", args.port, timeout=1).request("GET", "/")
-                break
-            except OSError:
-                time.sleep(0.2)
         # Every worker loads the app on its first request: warm them all before timing.
         for _ in range(4 * args.workers):
             probe = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)

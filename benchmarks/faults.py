@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from expert_load import recreate_database, setup  # noqa: E402
+from expert_load import recreate_database, setup, start_gunicorn  # noqa: E402
 
 
 class RetryingExpert(threading.Thread):
@@ -140,20 +140,9 @@ def main() -> int:
     recreate_database(args.database_url)
     workdir = Path(tempfile.mkdtemp(prefix="audit-faults-"))
     campaign, tokens, assignments = setup(args, workdir)
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "audit.settings", "DJANGO_DEBUG": "false"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "audit.wsgi", "--bind", f"127.0.0.1:{args.port}",
-         "--workers", str(args.workers), "--log-level", "error"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+    server = start_gunicorn(args.port, args.workers, options=["--log-level", "error"])
     events = []
     try:
-        for _ in range(100):
-            try:
-                http.client.HTTPConnection("127.0.0.1", args.port, timeout=1).request("GET", "/")
-                break
-            except OSError:
-                time.sleep(0.2)
         from audit.campaigns.criteria import DEFAULT_CRITERIA
 
         criteria = [c["key"] for c in DEFAULT_CRITERIA]
