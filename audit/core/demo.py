@@ -108,17 +108,19 @@ def _llava_records(pairs: list[dict], method: str, rng: random.Random) -> list[d
     return records
 
 
-def import_demo_dataset(
-    *, folder: Path, n_pairs: int, seed: int, owner, name: str = DEMO_DATASET, log=None
-) -> Dataset:
-    """Write a synthetic PubMedVision-like dataset under ``folder`` and import it: for each
-    source pair, an item from every built-in method (mllm_reformatted gives two: alignment and
-    instruction), with procedurally drawn images."""
+DemoFile = tuple[Path, str, str | None]  # path, import format, method key (None: from the file)
+
+
+def write_demo_files(*, folder: Path, n_pairs: int, seed: int) -> tuple[list[DemoFile], Path]:
+    """Write a synthetic PubMedVision-like dataset under ``folder``: the three PubMedVision files
+    and a LLaVA file per other built-in method, so every source pair gets an item from every
+    method (mllm_reformatted gives two: alignment and instruction). Returns the files to import
+    and the images zip."""
     shutil.rmtree(folder, ignore_errors=True)
     paths = synthetic.write_pubmedvision(folder, n_pairs, seed=seed)
     pairs = list(synthetic.source_pairs(n_pairs, seed))
     rng = random.Random(seed)
-    files: list[tuple[Path, str, str | None]] = [
+    files: list[DemoFile] = [
         (paths["caption"], "pubmedvision", None),
         (paths["alignment"], "pubmedvision", None),
         (paths["instruction"], "pubmedvision", None),
@@ -127,6 +129,13 @@ def import_demo_dataset(
         target = folder / f"{method}.json"
         target.write_text(json.dumps(_llava_records(pairs, method, rng)))
         files.append((target, "llava", method))
+    return files, paths["images"]
+
+
+def import_demo_files(
+    files: list[DemoFile], images: Path, *, owner, name: str = DEMO_DATASET, log=None
+) -> Dataset:
+    """Import ``files`` (from ``write_demo_files``) into one dataset, all or nothing."""
     with transaction.atomic():
         for path, fmt, method in files:
             summary = dataset_import(
@@ -134,12 +143,20 @@ def import_demo_dataset(
                 dataset_name=name,
                 fmt=fmt,
                 method_key=method,
-                image_sources=[paths["images"]],
+                image_sources=[images],
                 owner=owner,
             )
             if log:
                 log(f"  {path.name}: {summary.items_created} items, {summary.images_stored} images")
     return Dataset.objects.get(name=name)
+
+
+def import_demo_dataset(
+    *, folder: Path, n_pairs: int, seed: int, owner, name: str = DEMO_DATASET, log=None
+) -> Dataset:
+    """Write the synthetic dataset under ``folder`` and import it (see ``write_demo_files``)."""
+    files, images = write_demo_files(folder=folder, n_pairs=n_pairs, seed=seed)
+    return import_demo_files(files, images, owner=owner, name=name, log=log)
 
 
 def seed_demo(*, n_pairs: int = 120, seed: int = 2024, log=print) -> None:

@@ -5,7 +5,6 @@ API answer that shows that text (expert and owner pages, the analysis dashboard,
 renders it inert."""
 
 import json
-import random
 import re
 
 import pytest
@@ -15,9 +14,7 @@ from django.urls import reverse
 from audit.campaigns.models import Assignment
 from audit.campaigns.services import campaign_create, campaign_launch
 from audit.core import demo
-from audit.datasets import synthetic
-from audit.datasets.models import Dataset, Item, SourcePair
-from audit.datasets.services import dataset_import
+from audit.datasets.models import Item, SourcePair
 from audit.reports.analysis import analyse_campaign
 from tests.factories import StaffFactory, UserFactory
 from tests.reports.conftest import rate_all
@@ -59,21 +56,10 @@ def _poison(record: dict) -> dict:
 def hostile_campaign(tmp_path):
     owner = UserFactory(username="owner1")
     experts = [UserFactory(username=f"expert_{c}") for c in "abc"]
-    folder = tmp_path / "hostile"
-    paths = synthetic.write_pubmedvision(folder, 4, seed=3)
-    pairs = list(synthetic.source_pairs(4, 3))
-    files = [(paths[k], "pubmedvision", None) for k in ("caption", "alignment", "instruction")]
-    rng = random.Random(3)
-    for method in ("llm_reformatted", "mllm_distill"):
-        target = folder / f"{method}.json"
-        target.write_text(json.dumps(demo._llava_records(pairs, method, rng)))
-        files.append((target, "llava", method))
+    files, images = demo.write_demo_files(folder=tmp_path / "hostile", n_pairs=4, seed=3)
     for path, _, _ in files:
         path.write_text(json.dumps([_poison(r) for r in json.loads(path.read_text())]))
-    for path, fmt, method in files:
-        dataset_import(path=path, dataset_name="Hostile", fmt=fmt, method_key=method,
-                       image_sources=[paths["images"]], owner=owner)  # fmt: skip
-    dataset = Dataset.objects.get(name="Hostile")
+    dataset = demo.import_demo_files(files, images, owner=owner, name="Hostile")
     assert Item.objects.filter(dataset=dataset, question__contains="<script>").exists()
     campaign = campaign_create(
         name="Hostile check",
