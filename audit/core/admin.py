@@ -32,3 +32,17 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdminMixin:
+    """For records that only services write (jobs, snapshots, the audit trail): the admin shows
+    them and never adds, changes or deletes one. Works for ModelAdmin and inlines alike."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
