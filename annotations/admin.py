@@ -5,17 +5,12 @@ from django.contrib import admin
 
 from annotations.models import Rating, RatingRevision, Score
 from audit.campaigns.selectors import campaigns_owned_by
+from audit.core.admin import ReadOnlyAdminMixin
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ScoreInline(ReadOnlyInline):
@@ -31,7 +26,7 @@ class RatingRevisionInline(ReadOnlyInline):
 
 
 @admin.register(Rating)
-class RatingAdmin(admin.ModelAdmin):
+class RatingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["pk", "campaign", "expert", "skipped", "revision", "active_seconds",
                     "submitted_at", "updated_at"]  # fmt: skip
     list_filter = ["skipped", "assignment__campaign"]
@@ -56,12 +51,3 @@ class RatingAdmin(admin.ModelAdmin):
     @admin.display(ordering="assignment__expert__username")
     def expert(self, obj):
         return obj.assignment.expert
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

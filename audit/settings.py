@@ -226,15 +226,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE_DEFAULT", default="default")
 # Queue names are settings (Saleor): io for imports and exports, analysis, gpu for regeneration.
+# Each task names its queue once, through audit.core.tasks.job_task.
 CELERY_QUEUE_IO = env.str("CELERY_QUEUE_IO", default="io")
 CELERY_QUEUE_ANALYSIS = env.str("CELERY_QUEUE_ANALYSIS", default="analysis")
 CELERY_QUEUE_GPU = env.str("CELERY_QUEUE_GPU", default="gpu")
-CELERY_TASK_ROUTES = {
-    "datasets.*": {"queue": CELERY_QUEUE_IO},
-    "reports.analysis.*": {"queue": CELERY_QUEUE_ANALYSIS},
-    "exports.*": {"queue": CELERY_QUEUE_IO},
-    "regeneration.*": {"queue": CELERY_QUEUE_GPU},
-}
 # Exports (ratings, audited datasets): files under EXPORT_DIR, downloadable until they expire;
 # rows read from the database in chunks of EXPORT_CHUNK_SIZE.
 EXPORT_DIR = Path(env.str("AUDIT_EXPORT_DIR", default=str(VAR_DIR / "exports")))

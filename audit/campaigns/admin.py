@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from audit.campaigns import selectors, services
 from audit.campaigns.models import Assignment, Campaign, CampaignItem, Criterion, Membership
+from audit.core.admin import ReadOnlyAdminMixin
 
 
 def _owned(request):
@@ -188,7 +189,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(CampaignItem)
-class CampaignItemAdmin(admin.ModelAdmin):
+class CampaignItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "campaign", "method", "source_pair", "item", "stratum", "is_gold"]
     list_filter = [("campaign", admin.RelatedOnlyFieldListFilter), "method", "is_gold"]
     list_select_related = ["campaign", "method", "source_pair", "item"]
@@ -199,18 +200,9 @@ class CampaignItemAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in CampaignItem._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "campaign",
@@ -234,12 +226,3 @@ class AssignmentAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Assignment._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
