@@ -135,7 +135,10 @@ class SubmitView(APIView):
             200: RatingSubmitResultSerializer,
             400: OpenApiResponse(description="Field errors; criterion errors under scores.<key>."),
             404: NOT_FOUND,
-            409: OpenApiResponse(description="The campaign is paused or closed."),
+            409: OpenApiResponse(
+                description="The campaign is paused or closed, or the item was changed in "
+                "another window meanwhile (the stored revision is given; nothing was stored)."
+            ),
         },
     )
     def post(self, request, campaign_id, assignment_id):
@@ -147,6 +150,15 @@ class SubmitView(APIView):
         try:
             rating = services.rating_submit(
                 assignment=assignment, expert=request.user, **form.validated_data
+            )
+        except services.RatingConflict as exc:
+            return Response(
+                {
+                    "detail": "This item was changed in another window meanwhile; "
+                    "your input was not saved. Check it and submit again.",
+                    "revision": exc.rating.revision,
+                },
+                status=status.HTTP_409_CONFLICT,
             )
         except DjangoValidationError as exc:
             if assignment.campaign.status != Campaign.Status.ACTIVE:

@@ -51,6 +51,19 @@ def _check_can_rate(assignment: Assignment, expert) -> None:
         raise ValidationError(f"the campaign is {assignment.campaign.status}; ratings are closed")
 
 
+class RatingConflict(Exception):
+    """Other submits of the same item (another tab) kept committing first; ``rating`` is the
+    stored state the expert's input would overwrite."""
+
+    def __init__(self, rating: Rating):
+        super().__init__(f"rating {rating.pk} changed meanwhile (revision {rating.revision})")
+        self.rating = rating
+
+
+# Attempts of one submit that loses races to other submits of the same item before it answers 409.
+SUBMIT_ATTEMPTS = 3
+
+
 def rating_submit(
     *,
     assignment: Assignment,
@@ -65,65 +78,74 @@ def rating_submit(
 ) -> Rating:
     """Store an expert's rating. A retried submit (same ``client_id``) returns the stored rating
     unchanged, marked ``replayed = True``; a submit for an already-rated assignment is a
-    revision."""
+    revision. Concurrent submits of one item (two tabs) are serialised by the assignment's row
+    lock: each is stored as if it came after the other; one that keeps losing raises
+    RatingConflict (nothing of it stored)."""
     flags = sorted(set(flags))
     comment = comment[:MAX_COMMENT]
     active_seconds = max(0.0, min(float(active_seconds), MAX_ACTIVE_SECONDS_PER_SUBMIT))
-    try:
-        with transaction.atomic():
-            # The assignment locked, with its campaign and its rating if any, in one query.
-            assignment = (
-                Assignment.objects.select_for_update(of=("self",))
-                .select_related("campaign", "rating")
-                .get(pk=assignment.pk)
+    for _attempt in range(SUBMIT_ATTEMPTS):
+        try:
+            return _submit_once(assignment, expert, client_id, scores, flags, comment,
+                                active_seconds, skipped, skip_reason)  # fmt: skip
+        except IntegrityError:
+            # The client id is taken: by this item's rating from a racing retry (the first one
+            # won: return it), or by another item's (an error; nothing was stored).
+            rating = Rating.objects.filter(client_id=client_id).first()
+            if rating is not None:
+                if rating.assignment_id != assignment.pk:
+                    raise ValidationError(
+                        {"client_id": "this submission id was already used for another item"}
+                    ) from None
+                rating.replayed = True
+                return rating
+            # Another submit of this item committed while this one waited for the lock (the
+            # join read the rating from before it): try again, now as a revision of it.
+    raise RatingConflict(Rating.objects.get(assignment_id=assignment.pk))
+
+
+def _submit_once(assignment, expert, client_id, scores, flags, comment, active_seconds, skipped,
+                 skip_reason) -> Rating:  # fmt: skip
+    with transaction.atomic():
+        # The assignment locked, with its campaign and its rating if any, in one query.
+        assignment = (
+            Assignment.objects.select_for_update(of=("self",))
+            .select_related("campaign", "rating")
+            .get(pk=assignment.pk)
+        )
+        stored = getattr(assignment, "rating", None)
+        if (
+            stored is not None
+            and stored.client_id == client_id
+            and (assignment.expert_id == expert.pk)
+        ):
+            # A retried submit (or the same one that won the lock): stored once, and
+            # acknowledged even if the campaign was paused since.
+            stored.replayed = True
+            return stored
+        _check_can_rate(assignment, expert)
+        criteria = _validate(assignment, scores, flags, skipped, skip_reason)
+        if stored is not None:
+            return _revise(assignment.rating, expert, client_id, criteria, scores, flags,
+                           comment, active_seconds, skipped, skip_reason)  # fmt: skip
+        rating = Rating.objects.create(
+            assignment=assignment,
+            client_id=client_id,
+            flags=flags,
+            comment=comment,
+            skipped=skipped,
+            skip_reason=skip_reason[:500] if skipped else "",
+            active_seconds=active_seconds,
+        )
+        if not skipped:
+            Score.objects.bulk_create(
+                Score(rating=rating, criterion=c, value=scores[c.key]) for c in criteria
             )
-            stored = getattr(assignment, "rating", None)
-            if (
-                stored is not None
-                and stored.client_id == client_id
-                and (assignment.expert_id == expert.pk)
-            ):
-                # A retried submit (or the same one that won the lock): stored once, and
-                # acknowledged even if the campaign was paused since.
-                stored.replayed = True
-                return stored
-            _check_can_rate(assignment, expert)
-            criteria = _validate(assignment, scores, flags, skipped, skip_reason)
-            if stored is not None:
-                return _revise(assignment.rating, expert, client_id, criteria, scores, flags,
-                               comment, active_seconds, skipped, skip_reason)  # fmt: skip
-            rating = Rating.objects.create(
-                assignment=assignment,
-                client_id=client_id,
-                flags=flags,
-                comment=comment,
-                skipped=skipped,
-                skip_reason=skip_reason[:500] if skipped else "",
-                active_seconds=active_seconds,
-            )
-            if not skipped:
-                Score.objects.bulk_create(
-                    Score(rating=rating, criterion=c, value=scores[c.key]) for c in criteria
-                )
-            assignment.status = (
-                Assignment.Status.SKIPPED if skipped else Assignment.Status.SUBMITTED
-            )
-            assignment.active_seconds += active_seconds
-            assignment.submitted_at = timezone.now()
-            assignment.draft = {}
-            assignment.save(update_fields=["status", "active_seconds", "submitted_at", "draft"])
-            return rating
-    except IntegrityError:
-        # The client id is taken: by this item's rating from a racing retry (the first one won:
-        # return it), or by another item's (an error; nothing was stored).
-        rating = Rating.objects.filter(client_id=client_id).first()
-        if rating is None:
-            raise
-        if rating.assignment_id != assignment.pk:
-            raise ValidationError(
-                {"client_id": "this submission id was already used for another item"}
-            ) from None
-        rating.replayed = True
+        assignment.status = Assignment.Status.SKIPPED if skipped else Assignment.Status.SUBMITTED
+        assignment.active_seconds += active_seconds
+        assignment.submitted_at = timezone.now()
+        assignment.draft = {}
+        assignment.save(update_fields=["status", "active_seconds", "submitted_at", "draft"])
         return rating
 
 
