@@ -34,8 +34,8 @@ ENV PYTHONPATH=/app \
     STATIC_ROOT=/app/staticfiles
 
 # Static files are baked into the image (served by WhiteNoise), outside the /data volume so a new
-# image never serves stale ones. The secret and the scratch var dir exist for this step only.
-RUN DJANGO_SECRET_KEY=collectstatic-only AUDIT_VAR_DIR=/tmp/build-var \
+# image never serves stale ones. The scratch var dir (and the key made in it) exist for this step only.
+RUN AUDIT_VAR_DIR=/tmp/build-var \
     python manage.py collectstatic --noinput \
     && rm -rf /tmp/build-var
 

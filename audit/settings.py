@@ -5,9 +5,12 @@ filesystem broker under ``var/broker`` (a real worker and beat, not eager mode) 
 Set ``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``EMAIL_URL`` for PostgreSQL, Redis and SMTP.
 """
 
+import os
+import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -16,7 +19,41 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 VAR_DIR = Path(env.str("AUDIT_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-dev-key-change-me-" + "x" * 24)
+
+
+def _generated_secret_key(path: Path) -> str:
+    """A random key made once per installation and kept under the var dir (which the web and
+    worker processes share), so no key is known to anyone who has read this code."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f".{path.name}.{os.getpid()}")
+        scratch.write_text(secrets.token_urlsafe(50))
+        scratch.chmod(0o600)
+        try:
+            os.link(scratch, path)  # atomic: a process starting at the same time keeps its own
+        except FileExistsError:
+            pass
+        finally:
+            scratch.unlink()
+    return path.read_text().strip()
+
+
+# Image-URL signatures and export pseudonyms rest on this key: refuse a weak one outside DEBUG.
+MIN_SECRET_KEY_LENGTH = 50
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    SECRET_KEY = _generated_secret_key(VAR_DIR / "secret-key")
+elif not DEBUG and (
+    len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH
+    or len(set(SECRET_KEY)) < 5
+    or SECRET_KEY.startswith(("insecure", "django-insecure"))
+):
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY is weak (fewer than {MIN_SECRET_KEY_LENGTH} characters, too few "
+        "different characters, or a published default). Set a random one, e.g. the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`, or unset it to have a "
+        "random key made and kept in AUDIT_VAR_DIR/secret-key."
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
