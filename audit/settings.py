@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "audit.reports",
     "audit.reports.exports",
     "audit.regeneration",
+    "audit.site",  # the top layer: may import every app above, nothing imports it
 ]
 
 MIDDLEWARE = [
@@ -157,11 +158,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
-# Behind N reverse proxies, the client address is taken from X-Forwarded-For.
-AXES_IPWARE_PROXY_COUNT = env.int("AUDIT_PROXY_COUNT", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
-)
+# Behind N reverse proxies (AUDIT_PROXY_COUNT), the client is the N-th X-Forwarded-For entry from
+# the right (audit.core.auth.client_address): what a client writes there itself is ignored.
+AUDIT_PROXY_COUNT = env.int("AUDIT_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "audit.core.auth.client_address"
 # Sessions end after AUDIT_SESSION_AGE_SECONDS (8 hours: a working day), or when the
 # browser closes if AUDIT_SESSION_EXPIRE_AT_BROWSER_CLOSE is set.
 SESSION_COOKIE_AGE = env.int("AUDIT_SESSION_AGE_SECONDS", default=8 * 3600)

@@ -14,3 +14,24 @@ class ThrottledBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def client_address(request) -> str | None:
+    """The address a sign-in is counted under (django-axes' AXES_CLIENT_IP_CALLABLE).
+
+    Behind ``AUDIT_PROXY_COUNT`` reverse proxies each proxy appends the address it received the
+    request from to X-Forwarded-For, so the client is the N-th entry from the right; entries
+    further left were written by the client itself and are ignored (they would let anyone choose
+    the address they are locked out under). Without proxies, or with a header shorter than the
+    configured chain (a request that bypassed a proxy), it is the socket's address."""
+    from django.conf import settings
+
+    remote = request.META.get("REMOTE_ADDR")
+    proxies = settings.AUDIT_PROXY_COUNT
+    if not proxies:
+        return remote
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if len(forwarded) < proxies:
+        return remote
+    return forwarded[-proxies]
