@@ -199,7 +199,7 @@ class CampaignViewSet(viewsets.ModelViewSet):
         data = request.data
         if isinstance(data, dict) and "experts" in data:
             data = data["experts"]
-        experts = ExpertListSerializer(data=data)
+        experts = ExpertListSerializer(data=data, context=self.get_serializer_context())
         experts.is_valid(raise_exception=True)
         with service_errors():
             moves = services.campaign_set_experts(

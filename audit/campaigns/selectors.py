@@ -4,6 +4,7 @@ memberships and assignments."""
 import statistics
 from collections import defaultdict
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
@@ -16,6 +17,19 @@ def campaigns_owned_by(user) -> QuerySet[Campaign]:
     if user.is_staff:
         return Campaign.objects.all()
     return Campaign.objects.filter(memberships__user=user, memberships__role="owner").distinct()
+
+
+def users_known_to(user) -> QuerySet:
+    """Active users ``user`` may name by id: staff, anyone; an owner, the members of their own
+    campaigns (whose names the owner pages show them already)."""
+    users = get_user_model().objects.filter(is_active=True)
+    if not user.is_authenticated:
+        return users.none()
+    if user.is_staff:
+        return users
+    return users.filter(
+        campaign_memberships__campaign__in=campaigns_owned_by(user).values("pk")
+    ).distinct()
 
 
 def campaigns_for_expert(user) -> QuerySet[Campaign]:

@@ -52,8 +52,14 @@ class ExpertSerializer(serializers.Serializer):
     def validate(self, attrs):
         if not attrs.get("username") and attrs.get("id") is None:
             raise serializers.ValidationError("give the expert's username or id")
-        lookup = {"username": attrs["username"]} if attrs.get("username") else {"pk": attrs["id"]}
-        user = User.objects.filter(is_active=True, **lookup).first()
+        if attrs.get("username"):
+            user = User.objects.filter(is_active=True, username=attrs["username"]).first()
+        else:
+            # By id only the users the requester already knows (see users_known_to), and the
+            # same answer for an id that does not exist: ids cannot be walked for usernames.
+            request = self.context.get("request")
+            known = selectors.users_known_to(request.user) if request else User.objects.none()
+            user = known.filter(pk=attrs["id"]).first()
         if user is None:
             raise serializers.ValidationError(
                 f"no such user: {attrs.get('username') or attrs.get('id')}"
