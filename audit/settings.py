@@ -187,7 +187,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "audit.core.staticfiles.StaticFilesStorage"
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from audit.core.views import home
+from audit.site.views import home
 
 urlpatterns = [
     path("", home, name="home"),
@@ -19,7 +19,7 @@ urlpatterns = [
     path("api/", include("audit.reports.api_urls")),
     path("api/", include("audit.regeneration.api_urls")),
     path("api/", include("audit.reports.exports.api_urls")),
-    path("", include("audit.core.urls")),
+    path("", include("audit.site.urls")),
     path("campaigns/", include("audit.campaigns.urls")),
     path("reports/", include("audit.reports.urls")),
     path("regeneration/", include("audit.regeneration.urls")),

@@ -47,7 +47,7 @@ def setup(args, workdir: Path) -> tuple[str, list[str], int]:
     from rest_framework.authtoken.models import Token
 
     from audit.campaigns.services import campaign_create, campaign_launch
-    from audit.core.demo import import_demo_dataset
+    from audit.site.demo import import_demo_dataset
 
     call_command("migrate", verbosity=0)
     User = get_user_model()

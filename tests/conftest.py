@@ -83,7 +83,7 @@ def table_counts() -> dict[str, int]:
 def rated_dataset(tmp_path):
     """A dataset of 8 source pairs, each with an item from every built-in method, owned by
     ``owner1``; built through the real import service."""
-    from audit.core.demo import import_demo_dataset
+    from audit.site.demo import import_demo_dataset
     from tests.factories import UserFactory
 
     owner = UserFactory(username="owner1")

@@ -1,7 +1,9 @@
 """The audit trail: who did what to which campaign, rating or export, and when.
 
 Rows are only ever added (by ``audit.core.services.audit_event_record``); the admin shows them
-read-only and owners see their campaigns' events on the campaign's Activity page.
+read-only and owners see their campaigns' events on the campaign's Activity page (both in
+``audit.site``). The campaign is a plain id, not a foreign key: core sits below the campaigns app,
+and a deleted campaign's trail keeps the id it belonged to.
 """
 
 from django.conf import settings
@@ -39,20 +41,14 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=64, blank=True)
     target = GenericForeignKey("target_type", "target_id")
     target_label = models.CharField(max_length=255, blank=True)
-    # For filtering a campaign's activity; kept (null) when the campaign itself is deleted.
-    campaign = models.ForeignKey(
-        "campaigns.Campaign",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="audit_events",
-    )
+    # For filtering a campaign's activity: the campaign's pk, kept when the campaign is deleted.
+    campaign_id = models.BigIntegerField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["campaign", "-created_at"])]
+        indexes = [models.Index(fields=["campaign_id", "-created_at"])]
 
     def __str__(self) -> str:
         return f"{self.actor_name or 'system'} {self.verb} {self.target_label}".strip()

@@ -16,7 +16,11 @@ from django.db import InterfaceError, OperationalError, transaction
 logger = logging.getLogger(__name__)
 
 # What a retry can cure: the database or the broker was briefly away.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, ConnectionError)
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+)
 
 QUEUES = ("io", "analysis", "gpu")
 

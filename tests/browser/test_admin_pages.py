@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from audit.core.demo import ensure_accounts
 from audit.datasets.models import Item
 from audit.datasets.services import dataset_import
+from audit.site.demo import ensure_accounts
 from tests.browser.conftest import login
 
 pytestmark = [

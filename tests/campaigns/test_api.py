@@ -204,7 +204,7 @@ def test_create_validation(api, rated_dataset, creator, tmp_path):
         assert response.status_code == 400, overrides
         assert field in response.json(), (overrides, response.json())
     # A dataset the user may not see does not exist for them.
-    from audit.core.demo import import_demo_dataset
+    from audit.site.demo import import_demo_dataset
 
     theirs = import_demo_dataset(folder=tmp_path / "theirs", n_pairs=1, seed=3, owner=stranger,
                                  name="Theirs")  # fmt: skip

@@ -229,7 +229,7 @@ def test_create_form_custom_criteria_and_validation(client, rated_dataset, creat
 
 
 def test_create_form_offers_only_visible_datasets(client, rated_dataset, creator, tmp_path):
-    from audit.core.demo import import_demo_dataset
+    from audit.site.demo import import_demo_dataset
 
     stranger = UserFactory(username="stranger")
     theirs = import_demo_dataset(folder=tmp_path / "theirs", n_pairs=2, seed=3, owner=stranger,

@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from audit.core.demo import DEMO_ACCOUNTS
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,12 +93,6 @@ def test_passwords_need_twelve_characters_and_may_not_be_common():
         with pytest.raises(ValidationError):
             validate_password(weak, user)
     validate_password("violet-tractor-91", user)
-
-
-def test_the_demo_passwords_pass_the_validators():
-    for account in DEMO_ACCOUNTS:
-        user = UserFactory.build(username=account.username)
-        validate_password(account.password, user)
 
 
 def test_session_lasts_eight_hours_and_ends_then(client):

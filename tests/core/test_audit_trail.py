@@ -1,5 +1,5 @@
 """The audit trail: every campaign change and rating revision is recorded through the real
-pages, API and services; owners see their campaign's activity, nobody else can reach it."""
+pages, API and services. The Activity page and the admin are tested in tests/site."""
 
 import pytest
 from django.urls import reverse
@@ -8,28 +8,31 @@ from annotations.models import Rating
 from audit.campaigns.models import Assignment
 from audit.campaigns.services import campaign_create
 from audit.core.models import AuditEvent
+from audit.core.selectors import campaign_activity
 from audit.core.services import audit_event_record
 from tests.annotations.conftest import submit
 from tests.campaigns.conftest import METHODS
-from tests.factories import StaffFactory, UserFactory
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def verbs(campaign) -> list[str]:
     return list(
-        AuditEvent.objects.filter(campaign=campaign).order_by("pk").values_list("verb", flat=True)
+        AuditEvent.objects.filter(campaign_id=campaign.pk)
+        .order_by("pk")
+        .values_list("verb", flat=True)
     )
 
 
 def activity_url(campaign) -> str:
-    return reverse("core:campaign-activity", args=[campaign.public_id])
+    return reverse("site:campaign-activity", args=[campaign.public_id])
 
 
 def test_campaign_lifecycle_through_the_owner_pages_is_recorded(launched_campaign, client):
     campaign, owner, _experts = launched_campaign
     assert verbs(campaign) == ["campaign.created", "campaign.launched"]
-    created = AuditEvent.objects.get(campaign=campaign, verb="campaign.created")
+    created = AuditEvent.objects.get(campaign_id=campaign.pk, verb="campaign.created")
     assert created.actor == owner and created.actor_name == "owner1"
     assert created.target == campaign and created.target_label == campaign.name
 
@@ -38,7 +41,7 @@ def test_campaign_lifecycle_through_the_owner_pages_is_recorded(launched_campaig
         response = client.post(reverse(f"campaigns:{action}", args=[campaign.public_id]))
         assert response.status_code == 302
     assert verbs(campaign)[2:] == ["campaign.paused", "campaign.resumed", "campaign.closed"]
-    last = AuditEvent.objects.filter(campaign=campaign).order_by("pk").last()
+    last = AuditEvent.objects.filter(campaign_id=campaign.pk).order_by("pk").last()
     assert last.actor == owner and last.data == {"action": "close"}
 
 
@@ -57,7 +60,7 @@ def test_experts_changed_update_and_delete_through_the_api(launched_campaign, cl
     url = reverse("campaign-experts", args=[campaign.public_id])
     response = client.put(url, body, content_type="application/json")
     assert response.status_code == 200, response.content
-    event = AuditEvent.objects.get(campaign=campaign, verb="campaign.experts_changed")
+    event = AuditEvent.objects.get(campaign_id=campaign.pk, verb="campaign.experts_changed")
     assert event.actor == owner
     assert sorted(event.data["experts"]) == sorted(u.pk for u in [*experts, extra])
 
@@ -68,14 +71,16 @@ def test_experts_changed_update_and_delete_through_the_api(launched_campaign, cl
     detail = reverse("campaign-detail", args=[draft.public_id])
     response = client.patch(detail, {"name": "Renamed"}, content_type="application/json")
     assert response.status_code == 200, response.content
-    updated = AuditEvent.objects.get(campaign=draft, verb="campaign.updated")
+    updated = AuditEvent.objects.get(campaign_id=draft.pk, verb="campaign.updated")
     assert updated.actor == owner and "name" in updated.data["fields"]
     assert updated.target_label == "Renamed"
 
     assert client.delete(detail).status_code == 204
     deleted = AuditEvent.objects.get(verb="campaign.deleted")
     # The event outlives the campaign: no campaign link, but who, what and which one stay.
-    assert deleted.campaign is None and deleted.actor == owner
+    assert deleted.campaign_id is None and deleted.actor == owner
+    # The deleted campaign's earlier events keep its id (a plain id, not a foreign key).
+    assert AuditEvent.objects.filter(campaign_id=draft.pk, verb="campaign.updated").exists()
     assert deleted.target_label == "Renamed" and deleted.data["public_id"] == str(draft.public_id)
 
 
@@ -88,7 +93,7 @@ def test_a_revised_rating_records_old_and_new_scores(launched_campaign, client):
     assert "rating.revised" not in verbs(campaign)  # a first rating is not a revision
     second = {"accuracy": 2, "relevance": 5, "completeness": 3, "usefulness": 1}
     assert submit(client, assignment, scores=second).status_code in (200, 201)
-    event = AuditEvent.objects.get(campaign=campaign, verb="rating.revised")
+    event = AuditEvent.objects.get(campaign_id=campaign.pk, verb="rating.revised")
     assert event.actor == experts[0]
     assert event.target == Rating.objects.get(assignment=assignment)
     assert event.data["old_scores"] == first and event.data["new_scores"] == second
@@ -104,66 +109,22 @@ def test_a_revised_rating_records_old_and_new_scores(launched_campaign, client):
     ) in page
 
 
-def test_activity_page_is_for_owners_of_that_campaign_only(launched_campaign, client):
-    campaign, owner, experts = launched_campaign
-    url = activity_url(campaign)
-    assert client.get(url).status_code == 302  # anonymous: to the login page
-    owner2 = UserFactory(username="owner2")
-    campaign_create(name="Other", created_by=owner2, datasets=list(campaign.datasets.all()),
-                    methods=METHODS, n=2)  # fmt: skip
-    for user, code in [(experts[0], 404), (owner2, 404), (owner, 200),
-                       (StaffFactory(username="staff1"), 200)]:  # fmt: skip
-        client.force_login(user)
-        assert client.get(url).status_code == code, user
-    client.force_login(owner)
-    page = client.get(url).content.decode()
-    assert "campaign.launched" in page and "owner1" in page
-    # Linked from the campaign's owner pages.
-    detail = client.get(reverse("campaigns:detail", args=[campaign.public_id])).content.decode()
-    assert url in detail
-
-
-def test_activity_page_escapes_labels(launched_campaign, client):
-    campaign, owner, _ = launched_campaign
-    audit_event_record(actor=owner, verb="export.created", target=campaign, campaign=campaign,
-                       data={"file": "<script>alert(1)</script>"})  # fmt: skip
-    client.force_login(owner)
-    page = client.get(activity_url(campaign)).content.decode()
-    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page
-
-
-def test_admin_is_read_only(launched_campaign, client):
-    campaign, _owner, _ = launched_campaign
-    client.force_login(StaffFactory(username="staff1"))
-    listing = client.get(reverse("admin:core_auditevent_changelist"))
-    assert listing.status_code == 200 and "campaign.launched" in listing.content.decode()
-    event = AuditEvent.objects.filter(campaign=campaign).first()
-    change = reverse("admin:core_auditevent_change", args=[event.pk])
-    assert client.get(change).status_code == 200
-    assert client.post(change, {"verb": "forged"}).status_code == 403
-    assert client.get(reverse("admin:core_auditevent_add")).status_code == 403
-    assert client.post(reverse("admin:core_auditevent_delete", args=[event.pk])).status_code == 403
-    event.refresh_from_db()
-    assert event.verb != "forged"
-
-
 def test_service_records_a_system_action_without_actor(launched_campaign):
     campaign, _, _ = launched_campaign
     event = audit_event_record(actor=None, verb="export.created", target=None, campaign=campaign)
     assert event.actor is None and str(event) == "system export.created"
+    assert event.campaign_id == campaign.pk  # the campaign object is kept as its pk
 
 
-def test_campaign_owners_group_reads_the_trail_in_the_admin(launched_campaign, client):
-    from audit.core.demo import owners_group
-
-    _, owner, _ = launched_campaign
-    owner.is_staff = True
-    owner.save(update_fields=["is_staff"])
-    owner.groups.add(owners_group())
-    client.force_login(owner)
-    listing = client.get(reverse("admin:core_auditevent_changelist"))
-    assert listing.status_code == 200 and "campaign.launched" in listing.content.decode()
-    assert client.get(reverse("admin:core_auditevent_add")).status_code == 403
+def test_campaign_activity_is_one_campaigns_events_newest_first(launched_campaign):
+    campaign, owner, _ = launched_campaign
+    other = audit_event_record(actor=owner, verb="export.created", target=None, campaign=None)
+    newest = audit_event_record(actor=owner, verb="export.created", target=campaign,
+                                campaign=campaign)  # fmt: skip
+    events = list(campaign_activity(campaign_id=campaign.pk))
+    assert events[0] == newest and other not in events
+    assert [e.verb for e in events[1:]] == ["campaign.launched", "campaign.created"]
+    assert len(campaign_activity(campaign_id=campaign.pk, limit=2)) == 2
 
 
 def test_an_export_is_recorded_with_who_and_what(launched_campaign, client):
@@ -181,7 +142,7 @@ def test_an_export_is_recorded_with_who_and_what(launched_campaign, client):
     client.force_login(owner)
     response = client.post("/api/exports/", body, content_type="application/json")
     assert response.status_code in (201, 202), response.content
-    event = AuditEvent.objects.get(campaign=campaign, verb="export.created")
+    event = AuditEvent.objects.get(campaign_id=campaign.pk, verb="export.created")
     assert event.actor == owner
     assert event.data["format"] == "parquet" and event.data["layout"] == "wide"
     assert not event.data["names"]

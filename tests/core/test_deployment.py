@@ -105,7 +105,7 @@ def test_pages_carry_the_content_security_policy(launched_campaign, client):
         reverse("campaigns:detail", args=[campaign.public_id]),
         reverse("campaigns:progress", args=[campaign.public_id]),
         reverse("reports:campaign-analysis", args=[campaign.public_id]),
-        reverse("core:campaign-activity", args=[campaign.public_id]),
+        reverse("site:campaign-activity", args=[campaign.public_id]),
     ):
         response = client.get(url)
         assert response.status_code == 200, url
@@ -126,7 +126,7 @@ def test_session_authenticated_api_writes_need_the_csrf_token(launched_campaign)
     response = client.post(url, body, content_type="application/json")
     assert response.status_code == 403 and "CSRF" in response.content.decode()
     assert Assignment.objects.get(pk=assignment.pk).status != "submitted"
-    # The rating page sets the cookie that rate.js sends back in X-CSRFToken.
+    # The rating page sets the cookie that rate/main.js sends back in X-CSRFToken.
     client.get(rate_url(assignment))
     token = client.cookies["csrftoken"].value
     response = client.post(url, body, content_type="application/json", HTTP_X_CSRFTOKEN=token)

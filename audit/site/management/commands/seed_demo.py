@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from audit.core.demo import seed_demo
+from audit.site.demo import seed_demo
 
 
 class Command(BaseCommand):

@@ -1,12 +1,16 @@
+"""The demo data: seed_demo makes the accounts, a dataset with every method and a rated campaign."""
+
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
 from django.core.management import call_command
 
 from annotations.models import Rating, Score
 from audit.campaigns.models import Campaign
-from audit.core.demo import DEMO_ACCOUNTS, DEMO_CAMPAIGN, DEMO_DATASET
 from audit.datasets.models import Dataset, Method, SourcePair
 from audit.reports.models import AnalysisSnapshot
+from audit.site.demo import DEMO_ACCOUNTS, DEMO_CAMPAIGN, DEMO_DATASET
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,3 +45,9 @@ def test_seed_demo_makes_accounts_and_a_dataset_with_every_method(settings, tmp_
     call_command("seed_demo", "--pairs", "4")  # a second run changes nothing
     assert dataset.items.count() == 4 * 5
     assert Campaign.objects.count() == 1
+
+
+def test_the_demo_passwords_pass_the_validators():
+    for account in DEMO_ACCOUNTS:
+        user = UserFactory.build(username=account.username)
+        validate_password(account.password, user)

@@ -9,7 +9,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from audit.core.demo import DEMO_ACCOUNTS
+from audit.site.demo import DEMO_ACCOUNTS
 
 
 class Command(BaseCommand):
