@@ -65,7 +65,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
@@ -161,6 +160,9 @@ AXES_HTTP_RESPONSE_CODE = 429
 # Behind N reverse proxies (AUDIT_PROXY_COUNT), the client is the N-th X-Forwarded-For entry from
 # the right (audit.core.auth.client_address): what a client writes there itself is ignored.
 AUDIT_PROXY_COUNT = env.int("AUDIT_PROXY_COUNT", default=0)
+# API tokens (audit.core.models.ApiToken): days a new token lives by default, and at most.
+API_TOKEN_DAYS = env.int("AUDIT_API_TOKEN_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("AUDIT_API_TOKEN_MAX_DAYS", default=365)
 AXES_CLIENT_IP_CALLABLE = "audit.core.auth.client_address"
 # Sessions end after AUDIT_SESSION_AGE_SECONDS (8 hours: a working day), or when the
 # browser closes if AUDIT_SESSION_EXPIRE_AT_BROWSER_CLOSE is set.
@@ -288,8 +290,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: a request without credentials is answered 401 with WWW-Authenticate.
+        "audit.core.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

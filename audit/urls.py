@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include("audit.core.api_urls")),
     path("api/", include("audit.datasets.api_urls")),
     path("api/", include("audit.campaigns.api_urls")),
     path("api/expert/", include("annotations.api_urls")),

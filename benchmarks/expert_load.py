@@ -44,9 +44,9 @@ def setup(args, workdir: Path) -> tuple[str, list[str], int]:
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
     from audit.campaigns.services import campaign_create, campaign_launch
+    from audit.core.services import api_token_create
     from audit.site.demo import import_demo_dataset
 
     call_command("migrate", verbosity=0)
@@ -65,7 +65,7 @@ def setup(args, workdir: Path) -> tuple[str, list[str], int]:
         experts=experts,
     )
     campaign = campaign_launch(campaign=campaign)
-    tokens = [Token.objects.create(user=e).key for e in experts]
+    tokens = [api_token_create(user=e)[1] for e in experts]
     return str(campaign.public_id), tokens, campaign.assignments.count()
 
 

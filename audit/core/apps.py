@@ -5,3 +5,6 @@ class CoreConfig(AppConfig):
     name = "audit.core"
     label = "core"
     verbose_name = "Core"
+
+    def ready(self):
+        from audit.core import signals  # noqa: F401  (connects the sign-in trail)

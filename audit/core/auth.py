@@ -7,6 +7,7 @@ surface and goes straight on to the next backend instead of raising.
 """
 
 from axes.backends import AxesStandaloneBackend
+from rest_framework import authentication, exceptions
 
 
 class ThrottledBackend(AxesStandaloneBackend):
@@ -35,3 +36,39 @@ def client_address(request) -> str | None:
     if len(forwarded) < proxies:
         return remote
     return forwarded[-proxies]
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Token <key>`` against audit.core's hashed, expiring API tokens."""
+
+    keyword = "Token"
+
+    def authenticate(self, request):
+        from django.utils import timezone
+
+        from audit.core.models import ApiToken
+        from audit.core.services import api_token_mark_used, password_stamp, token_digest
+
+        parts = authentication.get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Invalid token header.")
+        try:
+            key = parts[1].decode("ascii")
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed("Invalid token.") from None
+        token = ApiToken.objects.select_related("user").filter(digest=token_digest(key)).first()
+        # One answer for every refusal: a caller learns nothing about which keys exist.
+        if (
+            token is None
+            or not token.user.is_active
+            or token.expires_at <= timezone.now()
+            or token.password_stamp != password_stamp(token.user)
+        ):
+            raise exceptions.AuthenticationFailed("Invalid or expired token.")
+        api_token_mark_used(token=token)
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return self.keyword

@@ -24,6 +24,11 @@ class AuditEvent(models.Model):
         CAMPAIGN_EXPERTS_CHANGED = "campaign.experts_changed"
         RATING_REVISED = "rating.revised"
         EXPORT_CREATED = "export.created"
+        SIGNED_IN = "user.signed_in"
+        LOCKED_OUT = "user.locked_out"
+        TOKEN_CREATED = "token.created"  # noqa: S105 (a verb, not a secret)
+        TOKEN_REVOKED = "token.revoked"  # noqa: S105
+        TOKEN_USED = "token.used"  # noqa: S105
 
     # The person who acted; kept as a name too, so the trail outlives a deleted account.
     actor = models.ForeignKey(
@@ -69,3 +74,28 @@ class AuditEvent(models.Model):
                 f"{scores(data.get('new_scores', {}), data.get('skipped'))}"
             )
         return "; ".join(f"{k}: {v}" for k, v in data.items() if k != "design")
+
+
+class ApiToken(models.Model):
+    """A key for the REST API ("Authorization: Token <key>"). Only its SHA-256 is stored (a
+    leaked table grants nothing), it expires, and it dies when its user's password changes (the
+    token remembers a fingerprint of the password hash it was made under)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(
+        max_length=12, help_text="The key's first characters, to tell keys apart."
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    password_stamp = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'API token'})"

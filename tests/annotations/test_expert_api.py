@@ -6,10 +6,10 @@ import uuid
 import pytest
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from annotations.models import Rating, RatingRevision
 from audit.campaigns.services import campaign_transition
+from audit.core.services import api_token_create
 from tests.annotations.conftest import SCORES, api_url, queue_of, submit
 from tests.factories import UserFactory
 
@@ -39,8 +39,8 @@ def test_campaign_list_shows_only_own_campaigns_with_counts(expert_setup):
 
 def test_token_auth_works_for_api_clients(launched_campaign):
     campaign, _, experts = launched_campaign
-    token = Token.objects.create(user=experts[0])
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, key = api_token_create(user=experts[0])
+    client = Client(HTTP_AUTHORIZATION=f"Token {key}")
     assert client.get(reverse("expert-api:campaigns")).json()[0]["id"] == str(campaign.public_id)
 
 

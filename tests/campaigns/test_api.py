@@ -5,13 +5,13 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Permission
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotations.services import rating_submit
 from audit.campaigns.criteria import DEFAULT_CRITERIA
 from audit.campaigns.models import Assignment, Campaign, Membership
 from audit.campaigns.services import campaign_create
+from audit.core.services import api_token_create
 from tests.campaigns.conftest import ALLOWED, METHODS, ROLES
 from tests.factories import UserFactory
 
@@ -101,8 +101,8 @@ def test_list_shows_only_owned(world):
 
 
 def test_token_auth_works(api, world):
-    token = Token.objects.create(user=world["users"]["owner_here"])
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _, key = api_token_create(user=world["users"]["owner_here"])
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get(url(world["campaign"])).status_code == 200
 
 
