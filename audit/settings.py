@@ -297,11 +297,20 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "audit.core.pagination.IdCursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "audit.core.throttling.WriteThrottle",
+        "audit.core.throttling.JobThrottle",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "audit.core.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+}
+# Rate limits of API writes per user (audit.core.throttling); "" turns one off.
+API_RATES = {
+    "writes": env.str("AUDIT_RATE_WRITES", default="600/min") or None,
+    "jobs": env.str("AUDIT_RATE_JOBS", default="60/hour") or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "VQA audit API",

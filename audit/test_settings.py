@@ -21,3 +21,7 @@ if _db["ENGINE"].endswith("sqlite3"):
     _db["TEST"] = {"NAME": str(_VAR / f"test_audit_{os.getpid()}.sqlite3")}
 else:
     _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{os.getpid()}"}
+
+# Rate limits off: the suite makes many writes as few users, and a cache shared by tests would
+# carry counts from one test to the next. The throttling tests switch them on.
+API_RATES = {"writes": None, "jobs": None}

@@ -27,7 +27,8 @@ COMMON_ANSWERS = {
 
 def add_common_answers(result, generator, request, public):
     """drf-spectacular post-processing hook: documents the refusals every operation may give
-    (401, 403, 404; and 400 where the request changes something or takes input), so clients
+    (401, 403, 404; 400 where the request changes something or takes input; 429 on writes,
+    which are rate-limited), so clients
     and the schemathesis fuzz test know them. Answers an operation documents itself stay."""
     for item in result.get("paths", {}).values():
         for method, operation in item.items():
@@ -39,6 +40,14 @@ def add_common_answers(result, generator, request, public):
                     code, {"content": {"application/json": {"schema": DETAIL}}, "description": text}
                 )
             queries = any(p.get("in") == "query" for p in operation.get("parameters", []))
+            if method != "get":
+                answers.setdefault(
+                    "429",
+                    {
+                        "content": {"application/json": {"schema": DETAIL}},
+                        "description": "Too many writes: wait the Retry-After seconds.",
+                    },
+                )
             if method != "get" or "requestBody" in operation or queries:
                 answers.setdefault(
                     "400",
