@@ -228,8 +228,12 @@ else:
         }
     }
 
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# Without EMAIL_URL, mail (quality reports with their PDF) is written to files under var/mail
+# instead of flooding the console; EMAIL_URL=consolemail:// prints it, smtp+tls://... sends it.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="filemail://")
 vars().update(EMAIL_CONFIG)
+if not env.str("EMAIL_URL", default=""):
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="audit@localhost")
 
 # Celery. The default broker is Kombu's filesystem transport: no server to install, and a real
