@@ -30,17 +30,25 @@ Modules
 :mod:`~audit.stats.agreement`
     Krippendorff's alpha, Fleiss' kappa, Cohen's kappa, Gwet's AC1/AC2, ICC, percent agreement.
 :mod:`~audit.stats.bootstrap`
-    Alpha intervals (Krippendorff's algorithm and unit resampling), cluster bootstrap of means.
+    Percentile intervals resampling units or whole clusters (source pairs) for alpha, Fleiss'
+    kappa, Gwet's AC1/AC2 and Cohen's kappa; Krippendorff's own algorithm (under-covers, not the
+    default); cluster bootstrap of means.
 :mod:`~audit.stats.comparison`
     Paired (Friedman, Wilcoxon + Holm) and independent (Kruskal-Wallis, Mann-Whitney + Holm)
-    method comparisons with effect sizes and rankings.
+    method comparisons with effect sizes, their intervals and rankings; Holm over a named
+    family of tests (:func:`~audit.stats.comparison.holm_family`).
+:mod:`~audit.stats.ranks`
+    Tie-safe (scale-invariant) Wilcoxon signed-rank test, rank-biserial r and Kendall's W
+    replicates.
+:mod:`~audit.stats.reading`
+    Minimum support (pairable units and values) and the plain reading of alpha.
 :mod:`~audit.stats.raters`
     Leave-one-rater-out alpha, severity, intra-rater and gold agreement, pairwise kappa.
 :mod:`~audit.stats.reshape`
     Long-form records to matrices.
 """
 
-from . import agreement, bootstrap, comparison, raters, reshape
+from . import agreement, bootstrap, comparison, ranks, raters, reading, reshape
 from ._core import AgreementResult
 from .bootstrap import BootstrapResult
 
@@ -50,6 +58,8 @@ __all__ = [
     "agreement",
     "bootstrap",
     "comparison",
+    "ranks",
     "raters",
+    "reading",
     "reshape",
 ]

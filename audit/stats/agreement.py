@@ -493,6 +493,48 @@ def gwet_ac(
 # --------------------------------------------------------------------------------------------
 
 
+def _cohen_parts(
+    a: ArrayLike,
+    b: ArrayLike,
+    weights: Literal["linear", "quadratic"] | None,
+    categories: ArrayLike | None,
+) -> tuple[IntArray, IntArray, np.ndarray, FloatArray, FloatArray]:
+    """Validated codes of two raters: ``(code_a, code_b, both_present, categories, weights)``.
+
+    Codes are ``-1`` where a rating is missing; ``weights`` is the ``q x q`` agreement-weight
+    matrix on category positions (identity, linear or quadratic).
+    """
+    x = as_vector(a, name="a")
+    y = as_vector(b, name="b")
+    if x.shape != y.shape:
+        raise ValueError(f"a and b must have the same length; got {x.size} and {y.size}")
+    if weights not in (None, "linear", "quadratic"):
+        raise ValueError(f"weights must be None, 'linear' or 'quadratic'; got {weights!r}")
+    cats_in = as_categories(categories)
+    present_x = ~np.isnan(x)
+    present_y = ~np.isnan(y)
+    observed_vals = np.concatenate([x[present_x], y[present_y]])
+    if observed_vals.size:
+        codes, cats = encode(observed_vals, cats_in)
+    else:
+        codes = np.empty(0, dtype=np.int64)
+        cats = cats_in if cats_in is not None else np.empty(0)
+    code_x = np.full(x.size, -1, dtype=np.int64)
+    code_y = np.full(y.size, -1, dtype=np.int64)
+    code_x[present_x] = codes[: int(present_x.sum())]
+    code_y[present_y] = codes[int(present_x.sum()) :]
+    q = cats.size
+    if q <= 1:
+        w = np.ones((q, q))
+    else:
+        pos = np.arange(q)
+        gap = np.abs(np.subtract.outer(pos, pos)) / (q - 1.0)
+        w = {None: (gap == 0).astype(np.float64), "linear": 1.0 - gap, "quadratic": 1.0 - gap**2}[
+            weights
+        ]
+    return code_x, code_y, present_x & present_y, cats, w
+
+
 def cohen_kappa(
     a: ArrayLike,
     b: ArrayLike,
@@ -519,47 +561,20 @@ def cohen_kappa(
         ``details["confusion"]`` the ``q x q`` table of proportions. ``nan`` with a reason when no
         pair is complete or both raters used one and the same category.
     """
-    x = as_vector(a, name="a")
-    y = as_vector(b, name="b")
-    if x.shape != y.shape:
-        raise ValueError(f"a and b must have the same length; got {x.size} and {y.size}")
-    if weights not in (None, "linear", "quadratic"):
-        raise ValueError(f"weights must be None, 'linear' or 'quadratic'; got {weights!r}")
     statistic = "cohen_kappa" if weights is None else f"cohen_kappa[{weights}]"
-    cats_in = as_categories(categories)
-    present_x = ~np.isnan(x)
-    present_y = ~np.isnan(y)
-    observed_vals = np.concatenate([x[present_x], y[present_y]])
-    if observed_vals.size:
-        codes, cats = encode(observed_vals, cats_in)
-    else:
-        codes = np.empty(0, dtype=np.int64)
-        cats = cats_in if cats_in is not None else np.empty(0)
-    code_x = np.full(x.size, -1, dtype=np.int64)
-    code_y = np.full(y.size, -1, dtype=np.int64)
-    code_x[present_x] = codes[: int(present_x.sum())]
-    code_y[present_y] = codes[int(present_x.sum()) :]
-    both = present_x & present_y
+    code_x, code_y, both, cats, w = _cohen_parts(a, b, weights, categories)
     n = int(both.sum())
     cat_tuple = tuple(float(c) for c in cats)
     if n == 0:
         return undefined(
-            statistic, "no pair has both ratings", n_units=x.size, categories=cat_tuple
+            statistic, "no pair has both ratings", n_units=code_x.size, categories=cat_tuple
         )
     q = cats.size
     table = np.bincount(code_x[both] * q + code_y[both], minlength=q * q).reshape(q, q) / n
-    if q == 1:
-        w = np.ones((1, 1))
-    else:
-        pos = np.arange(q)
-        gap = np.abs(np.subtract.outer(pos, pos)) / (q - 1.0)
-        w = {None: (gap == 0).astype(np.float64), "linear": 1.0 - gap, "quadratic": 1.0 - gap**2}[
-            weights
-        ]
     p_o = float((w * table).sum())
     p_e = float((w * np.outer(table.sum(axis=1), table.sum(axis=0))).sum())
     common = {
-        "n_units": x.size,
+        "n_units": code_x.size,
         "n_pairable": n,
         "n_ratings": 2 * n,
         "categories": cat_tuple,
@@ -641,7 +656,11 @@ class ICCForm:
     """One Shrout & Fleiss intraclass correlation with its F test and confidence interval.
 
     ``reason`` is ``None`` iff ``value`` is finite. ``n_units`` counts the units used (rated by
-    every rater); ``n_dropped`` the units left out because a rating was missing.
+    every rater); ``n_dropped`` the units left out because a rating was missing;
+    ``n_raters_dropped`` the raters left out because they rated nothing. A value outside the
+    coefficient's possible range (above 1, below ``-1/(k-1)`` for a single-rater form, or from
+    a non-positive denominator) is ``nan`` with a reason, never reported as valid. An interval
+    that does not bracket the value is ``nan`` with an entry in ``warnings``.
     """
 
     name: str
@@ -658,6 +677,8 @@ class ICCForm:
     n_raters: int
     n_dropped: int
     reason: str | None = None
+    n_raters_dropped: int = 0
+    warnings: tuple[str, ...] = ()
 
     def __float__(self) -> float:
         return float(self.value)
@@ -705,10 +726,17 @@ def icc(ratings: ArrayLike, confidence: float = 0.95) -> dict[str, ICCForm]:
     Intervals follow McGraw & Wong (1996) (Satterthwaite degrees of freedom for ICC2), as in
     R's ``psych::ICC`` and ``pingouin.intraclass_corr``.
 
-    **Missing ratings**: the ANOVA needs a complete table, so units with *any* missing rating
-    are dropped; ``n_dropped`` on every form reports how many. For designs where each unit is
-    rated by a different set of raters, compact each unit's ratings first
+    **Missing ratings**: raters with no rating at all are dropped first (``n_raters_dropped``),
+    as ``psych::ICC`` and ``irr::icc`` do with an empty column; then the ANOVA needs a complete
+    table, so units with *any* missing rating are dropped; ``n_dropped`` reports how many.
+    For designs where each unit is rated by a different set of raters, compact each unit's
+    ratings first
     (:func:`audit.stats.reshape.compact`) and read only ICC1/ICC1k (the one-way model).
+
+    **Possible range**: every form is at most 1 and a single-rater form at least
+    ``-1/(k-1)``; an estimate outside that range (a negative or vanishing denominator, which
+    happens when the rater variance estimate ``(JMS - EMS)/n`` is negative enough) is ``nan``
+    with a reason.
 
     Returns
     -------
@@ -719,7 +747,10 @@ def icc(ratings: ArrayLike, confidence: float = 0.95) -> dict[str, ICCForm]:
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1); got {confidence!r}")
-    x = as_ratings(ratings).T  # (units, raters)
+    x = as_ratings(ratings)
+    rated = ~np.isnan(x).all(axis=1)
+    n_raters_dropped = int((~rated).sum())
+    x = x[rated].T  # (units, raters that rated something)
     complete = ~np.isnan(x).any(axis=1)
     y = x[complete]
     n, k = y.shape
@@ -729,12 +760,23 @@ def icc(ratings: ArrayLike, confidence: float = 0.95) -> dict[str, ICCForm]:
     def forms(
         values: dict[str, tuple[float, float, float, float, float, float, float]],
         reason: str | None,
+        denominators: dict[str, float] | None = None,
+        scale: float = 0.0,
     ) -> dict[str, ICCForm]:
         out = {}
         for key, (val, f_val, df1, df2, p, lo, hi) in values.items():
             why = reason
-            if why is None and not np.isfinite(val):
-                why = "undefined: zero denominator (no variance between units nor residual)"
+            notes: tuple[str, ...] = ()
+            if why is None and denominators is not None:
+                why = _icc_range_reason(key, val, denominators[key], scale, k)
+            if why is not None:
+                lo = hi = nan
+            elif not (lo - 1e-9 <= val <= hi + 1e-9 and hi <= 1.0 + 1e-9 and np.isfinite(lo)):
+                notes = (
+                    f"the {confidence:.0%} interval [{lo:.3g}, {hi:.3g}] does not bracket the "
+                    "value (degenerate variance components): interval not reported",
+                )
+                lo = hi = nan
             out[key] = ICCForm(
                 name=key,
                 description=_ICC_DESCRIPTIONS[key],
@@ -750,6 +792,8 @@ def icc(ratings: ArrayLike, confidence: float = 0.95) -> dict[str, ICCForm]:
                 n_raters=k,
                 n_dropped=n_dropped,
                 reason=why,
+                n_raters_dropped=n_raters_dropped,
+                warnings=notes,
             )
         return out
 
@@ -777,11 +821,19 @@ def icc(ratings: ArrayLike, confidence: float = 0.95) -> dict[str, ICCForm]:
     fdist = _sps.f
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        icc1 = (bms - wms) / (bms + (k - 1) * wms)
-        icc2 = (bms - ems) / (bms + (k - 1) * ems + k * (jms - ems) / n)
-        icc3 = (bms - ems) / (bms + (k - 1) * ems)
+        denominators = {
+            "ICC1": float(bms + (k - 1) * wms),
+            "ICC2": float(bms + (k - 1) * ems + k * (jms - ems) / n),
+            "ICC3": float(bms + (k - 1) * ems),
+            "ICC1k": float(bms),
+            "ICC2k": float(bms + (jms - ems) / n),
+            "ICC3k": float(bms),
+        }
+        icc1 = (bms - wms) / denominators["ICC1"]
+        icc2 = (bms - ems) / np.float64(denominators["ICC2"])
+        icc3 = (bms - ems) / np.float64(denominators["ICC3"])
         icc1k = (bms - wms) / bms
-        icc2k = (bms - ems) / (bms + (jms - ems) / n)
+        icc2k = (bms - ems) / np.float64(denominators["ICC2k"])
         icc3k = (bms - ems) / bms
         f1 = bms / wms
         f3 = bms / ems
@@ -816,4 +868,31 @@ def icc(ratings: ArrayLike, confidence: float = 0.95) -> dict[str, ICCForm]:
             "ICC3k": (icc3k, f3, df1, df_e, p3, _bound_k(f3l), _bound_k(f3u)),
         }
     values = {key: tuple(float(v) for v in row) for key, row in values.items()}
-    return forms(values, None)  # type: ignore[arg-type]
+    scale = float(max(bms, jms, ems, wms))
+    return forms(values, None, denominators, scale)  # type: ignore[arg-type]
+
+
+def _icc_range_reason(
+    key: str, value: float, denominator: float, scale: float, k: int
+) -> str | None:
+    """Why an ICC estimate is not a valid value (``None`` when it is)."""
+    if not np.isfinite(denominator) or abs(denominator) <= 1e-10 * scale:
+        return (
+            "undefined: zero denominator (no variance between units nor residual, or variance "
+            "components that cancel out)"
+        )
+    if denominator < 0:
+        return (
+            "undefined: negative denominator (the rater variance estimate (JMS - EMS)/n is "
+            "too negative for these data)"
+        )
+    if not np.isfinite(value):
+        return "undefined: zero denominator (no variance between units nor residual)"
+    if value > 1.0 + 1e-9:
+        return f"undefined: the estimate {value:.3g} is above 1, outside the possible range"
+    if not key.endswith("k") and value < -1.0 / (k - 1) - 1e-9:
+        return (
+            f"undefined: the estimate {value:.3g} is below -1/(k-1) = {-1.0 / (k - 1):.3g}, "
+            "outside the possible range"
+        )
+    return None

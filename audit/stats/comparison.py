@@ -37,19 +37,34 @@ Bull. 114, 494-509; Tomczak, M. & Tomczak, E. (2014) Trends Sport Sci. 21, 19-25
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import combinations
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as _sps
 
 from ._core import FloatArray, as_rng
-from .bootstrap import Seed, _check_resamples, cluster_bootstrap_means, percentile_interval
+from .bootstrap import (
+    Seed,
+    _check_resamples,
+    cluster_bootstrap_means,
+    cluster_frequencies,
+    percentile_interval,
+)
+from .ranks import (
+    kendall_w_replicates,
+    rank_biserial_replicates,
+    snap_differences,
+    snap_ties,
+    wilcoxon_signed_rank,
+)
 
 __all__ = [
     "ComparisonResult",
+    "HolmFamily",
     "MethodSummary",
     "PairwiseResult",
     "TestResult",
@@ -57,6 +72,7 @@ __all__ = [
     "compare_independent",
     "compare_paired",
     "holm",
+    "holm_family",
     "rank_biserial_paired",
 ]
 
@@ -86,7 +102,11 @@ class MethodSummary:
 
 @dataclass(frozen=True)
 class TestResult:
-    """An omnibus test (Friedman or Kruskal-Wallis)."""
+    """An omnibus test (Friedman or Kruskal-Wallis).
+
+    ``effect_size_low``/``effect_size_high``: percentile interval of the effect size from the
+    same cluster bootstrap as the means (Kendall's W, paired designs; ``nan`` otherwise).
+    """
 
     test: str
     statistic: float
@@ -96,6 +116,8 @@ class TestResult:
     effect_size_name: str
     n: int
     reason: str | None = None
+    effect_size_low: float = _NAN
+    effect_size_high: float = _NAN
 
 
 @dataclass(frozen=True)
@@ -105,7 +127,12 @@ class PairwiseResult:
     ``effect_size`` is positive when ``a`` scores higher than ``b`` (matched-pairs rank-biserial
     for paired designs, Cliff's delta for independent ones); ``mean_difference = mean(a) -
     mean(b)`` with its bootstrap interval ``ci_low..ci_high``. ``p_holm`` is Holm-adjusted over
-    all pairs of the comparison.
+    all pairs of the comparison (across criteria, use :func:`holm_family`).
+
+    Paired designs also report ``n_zero`` (zero differences: dropped under
+    ``zero_method="wilcox"``, ranked but in neither sum under ``"pratt"``), ``p_method``
+    (``"exact"`` or ``"asymptotic"``) and ``effect_size_low``/``effect_size_high``, the
+    cluster-bootstrap interval of the rank-biserial r.
     """
 
     a: str
@@ -122,6 +149,11 @@ class PairwiseResult:
     ci_low: float
     ci_high: float
     reason: str | None = None
+    n_zero: int = 0
+    zero_method: str = ""
+    p_method: str = ""
+    effect_size_low: float = _NAN
+    effect_size_high: float = _NAN
 
 
 @dataclass(frozen=True)
@@ -155,21 +187,18 @@ class ComparisonResult:
             if (p.a, p.b) == (a, b):
                 return p
             if (p.a, p.b) == (b, a):
-                return PairwiseResult(
+                return replace(
+                    p,
                     a=a,
                     b=b,
                     n_a=p.n_b,
                     n_b=p.n_a,
-                    test=p.test,
-                    statistic=p.statistic,
-                    p_value=p.p_value,
-                    p_holm=p.p_holm,
                     effect_size=-p.effect_size,
-                    effect_size_name=p.effect_size_name,
                     mean_difference=-p.mean_difference,
                     ci_low=-p.ci_high,
                     ci_high=-p.ci_low,
-                    reason=p.reason,
+                    effect_size_low=-p.effect_size_high,
+                    effect_size_high=-p.effect_size_low,
                 )
         raise KeyError((a, b))
 
@@ -198,19 +227,61 @@ def holm(p_values: ArrayLike) -> FloatArray:
     return out
 
 
-def rank_biserial_paired(a: ArrayLike, b: ArrayLike) -> float:
-    """Matched-pairs rank-biserial correlation ``(T+ - T-) / (T+ + T-)`` (Kerby 2014).
+@dataclass(frozen=True)
+class HolmFamily:
+    """Holm-adjusted p-values over one named family of tests.
+
+    ``adjusted[key]`` is the Holm-adjusted p-value of ``raw[key]`` within the family (``nan``
+    stays ``nan`` and does not count); ``m`` is the number of finite p-values, i.e. the size of
+    the family the correction is for.
+    """
+
+    family: str
+    raw: Mapping[Hashable, float]
+    adjusted: Mapping[Hashable, float]
+    m: int
+
+    def __getitem__(self, key: Hashable) -> float:
+        return self.adjusted[key]
+
+
+def holm_family(p_values: Mapping[Hashable, float], family: str) -> HolmFamily:
+    """Holm (1979) over a whole family of tests given as ``{key: p}``.
+
+    Use it when the conclusions are drawn across several comparisons at once, e.g. every
+    ``(criterion, method_a, method_b)`` Wilcoxon test of a campaign: the family-wise error of
+    the whole set is then controlled, not only within one criterion. ``family`` names the family
+    (shown next to the adjusted values, e.g. ``"pairwise Wilcoxon, 4 criteria x 6 pairs"``).
+    """
+    if not isinstance(p_values, Mapping):
+        raise ValueError("p_values must be a mapping {test key: p-value}")
+    keys = list(p_values)
+    raw = np.array([float(p_values[k]) for k in keys], dtype=np.float64)
+    bad = raw[np.isfinite(raw) & ((raw < 0) | (raw > 1))]
+    if bad.size:
+        raise ValueError(f"p-values must lie in [0, 1]; got {bad[0]!r}")
+    adjusted = holm(raw)
+    return HolmFamily(
+        family=str(family),
+        raw=dict(zip(keys, raw.tolist(), strict=True)),
+        adjusted=dict(zip(keys, adjusted.tolist(), strict=True)),
+        m=int(np.isfinite(raw).sum()),
+    )
+
+
+def rank_biserial_paired(
+    a: ArrayLike, b: ArrayLike, zero_method: Literal["wilcox", "pratt"] = "wilcox"
+) -> float:
+    """Matched-pairs rank-biserial correlation ``(T+ - T-) / S`` (Kerby 2014).
 
     ``T+`` and ``T-`` are the sums of the ranks of ``|a - b|`` over the positive and negative
-    non-zero differences (zero differences dropped, ties get average ranks). ``nan`` when all
-    differences are zero.
+    non-zero differences (ties get average ranks); ``S = T+ + T-`` when zero differences are
+    dropped (``"wilcox"``), the sum of all ranks, zeros included, under ``"pratt"``.
+    Differences are snapped first (:func:`audit.stats.ranks.snap_ties`), so floating-point
+    noise in means such as ``7/3 - 4/3`` does not break ties. ``nan`` when all differences are
+    zero.
     """
-    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    d = d[d != 0]
-    if d.size == 0:
-        return _NAN
-    ranks = _sps.rankdata(np.abs(d))
-    return float((ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
+    return wilcoxon_signed_rank(a, b, zero_method=zero_method, method="asymptotic").effect_size
 
 
 def cliffs_delta(a: ArrayLike, b: ArrayLike) -> float:
@@ -311,16 +382,6 @@ def _friedman(x: FloatArray) -> TestResult:
     )
 
 
-def _wilcoxon(a: FloatArray, b: FloatArray) -> tuple[float, float, str | None]:
-    d = a - b
-    if a.size < 1:
-        return _NAN, _NAN, "no complete unit"
-    if np.all(d == 0):
-        return _NAN, _NAN, "all paired differences are zero"
-    res = _sps.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided")
-    return float(res.statistic), float(res.pvalue), None
-
-
 def compare_paired(
     scores: ArrayLike,
     methods: Sequence[str] | None = None,
@@ -330,6 +391,8 @@ def compare_paired(
     seed: Seed = 0,
     bins: int | ArrayLike | None = None,
     higher_is_better: bool = True,
+    zero_method: Literal["wilcox", "pratt"] = "wilcox",
+    wilcoxon_method: Literal["auto", "exact", "asymptotic"] = "auto",
 ) -> ComparisonResult:
     """Compare methods on paired items (``scores`` shaped ``(units, methods)``).
 
@@ -341,12 +404,24 @@ def compare_paired(
     methods:
         Method names (default ``method_0, method_1, ...``).
     n_resamples, confidence, seed:
-        Cluster bootstrap over source pairs (reproducible for a given seed).
+        Cluster bootstrap over source pairs (reproducible for a given seed); the same resamples
+        give the intervals of the means, of the mean differences, of the rank-biserial r of each
+        pair and of Kendall's W.
     bins:
         Histogram bins: a count or explicit edges (default 10 equal bins over the pooled range),
         shared by all methods.
     higher_is_better:
         Direction of the ranking.
+    zero_method:
+        Zero differences in the Wilcoxon tests: dropped (``"wilcox"``) or ranked with the
+        others and counted in neither rank sum (``"pratt"``). Their number is reported as
+        ``PairwiseResult.n_zero`` either way.
+    wilcoxon_method:
+        ``"auto"`` (exact conditional distribution up to 50 non-zero differences, normal
+        approximation with tie correction above), ``"exact"`` or ``"asymptotic"``; see
+        :func:`audit.stats.ranks.wilcoxon_signed_rank`. Scores are snapped so that ties hidden
+        by floating-point noise are ties, and the tests do not change when the scores are
+        rescaled.
     """
     _check_resamples(n_resamples)
     x = np.asarray(scores, dtype=np.float64)
@@ -360,12 +435,25 @@ def compare_paired(
     n, k = y.shape
     n_dropped = int(x.shape[0] - n)
     edges = _edges(y.ravel(), bins)
+    scale = float(np.max(np.abs(y))) if y.size else 0.0
+    ys = snap_ties(y, scale)  # for ranks: equal scores that differ by rounding noise tie
+    pairs = list(combinations(range(k), 2))
+    diffs = [snap_differences(y[:, i] - y[:, j], scale) for i, j in pairs]
+    reps = np.full((n_resamples, k), np.nan)
+    r_reps = np.full((len(pairs), n_resamples), np.nan)
+    w_reps = np.full(n_resamples, np.nan)
     if n >= 1 and k >= 1:
-        reps = cluster_bootstrap_means(y, n_resamples, seed)
-        within_ranks = _sps.rankdata(y, axis=1)
-        mean_ranks = within_ranks.mean(axis=0)
+        # one pass over the resamples (memory stays at one chunk of frequencies)
+        for start, freq in cluster_frequencies(n, n_resamples, as_rng(seed)):
+            size = freq.shape[0]
+            block = slice(start, start + size)
+            reps[block] = freq @ y / n
+            for p, d in enumerate(diffs):
+                r_reps[p, block] = rank_biserial_replicates(d, [(0, freq)], size, zero_method)
+            if k >= 3 and n >= 2:
+                w_reps[block] = kendall_w_replicates(ys, [(0, freq)], size)
+        mean_ranks = _sps.rankdata(ys, axis=1).mean(axis=0)
     else:
-        reps = np.full((n_resamples, k), np.nan)
         mean_ranks = np.full(k, np.nan)
     summaries = []
     for j, label in enumerate(labels):
@@ -385,17 +473,29 @@ def compare_paired(
                 float(mean_ranks[j]),
             )
         )
-    pairs = list(combinations(range(k), 2))
-    raw = []
+    tests = []
     for i, j in pairs:
-        stat, p, why = _wilcoxon(y[:, i], y[:, j])
-        raw.append((stat, p, why))
-    adjusted = holm([p for _, p, _ in raw])
+        if n < 1:
+            tests.append(None)
+            continue
+        tests.append(
+            wilcoxon_signed_rank(
+                y[:, i], y[:, j], zero_method=zero_method, method=wilcoxon_method, scale=scale
+            )
+        )
+    adjusted = holm([t.p_value if t is not None else _NAN for t in tests])
     pairwise = []
-    for (i, j), (stat, p, why), p_adj in zip(pairs, raw, adjusted, strict=True):
-        diff = reps[:, i] - reps[:, j]
-        lo, hi = percentile_interval(diff, confidence)
+    for p, ((i, j), test, p_adj) in enumerate(zip(pairs, tests, adjusted, strict=True)):
+        lo, hi = percentile_interval(reps[:, i] - reps[:, j], confidence)
         mean_diff = float(y[:, i].mean() - y[:, j].mean()) if n else _NAN
+        if test is None:
+            stat = p_val = effect = _NAN
+            why: str | None = "no complete unit"
+            n_zero, p_method = 0, ""
+        else:
+            stat, p_val, effect, why = test.statistic, test.p_value, test.effect_size, test.reason
+            n_zero, p_method = test.n_zero, test.method
+        r_lo, r_hi = percentile_interval(r_reps[p], confidence) if why is None else (_NAN, _NAN)
         pairwise.append(
             PairwiseResult(
                 a=labels[i],
@@ -404,14 +504,19 @@ def compare_paired(
                 n_b=n,
                 test="wilcoxon",
                 statistic=stat,
-                p_value=p,
+                p_value=p_val,
                 p_holm=float(p_adj),
-                effect_size=rank_biserial_paired(y[:, i], y[:, j]),
+                effect_size=effect,
                 effect_size_name="rank_biserial",
                 mean_difference=mean_diff,
                 ci_low=lo,
                 ci_high=hi,
                 reason=why,
+                n_zero=n_zero,
+                zero_method=zero_method,
+                p_method=p_method,
+                effect_size_low=r_lo,
+                effect_size_high=r_hi,
             )
         )
     if k < 2:
@@ -419,7 +524,10 @@ def compare_paired(
             "friedman", _NAN, _NAN, _NAN, _NAN, "kendall_w", n, "fewer than two methods"
         )
     else:
-        omnibus = _friedman(y)
+        omnibus = _friedman(ys)
+        if omnibus.reason is None:
+            w_lo, w_hi = percentile_interval(w_reps, confidence)
+            omnibus = replace(omnibus, effect_size_low=w_lo, effect_size_high=w_hi)
     return ComparisonResult(
         design="paired",
         methods=labels,

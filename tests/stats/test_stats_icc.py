@@ -128,3 +128,62 @@ def test_bad_confidence():
 
 def test_float_of_form():
     assert float(agreement.icc(SF)["ICC2"]) == pytest.approx(0.2898, abs=1e-4)
+
+
+# --------------------------------------------------------------------------------------------
+# Values outside the possible range; empty raters
+# --------------------------------------------------------------------------------------------
+
+
+def test_out_of_range_values_are_nan_with_a_reason():
+    """Issue reproductions: ICC2k was 4.3e15 with interval [16.0, 0.66], and 2.0."""
+    five_raters = agreement.icc([[3, 4], [4, 1], [1, 2], [1, 2], [2, 3]])
+    form = five_raters["ICC2k"]
+    assert np.isnan(form.value) and "zero denominator" in form.reason
+    assert np.isnan(form.ci_low) and np.isnan(form.ci_high)
+    # ICC2 sits exactly at its lower limit -1/(k-1): the mean-of-k form is -inf
+    assert five_raters["ICC2"].value == pytest.approx(-0.25)
+    two = agreement.icc([[1, 5], [5, 1]])
+    assert np.isnan(two["ICC2k"].value) and "negative denominator" in two["ICC2k"].reason
+    for result in (five_raters, two):
+        for key, f in result.items():
+            assert (f.reason is None) == np.isfinite(f.value), key
+            if f.reason is None:
+                k = f.n_raters
+                assert f.value <= 1 + 1e-9
+                if not key.endswith("k"):
+                    assert f.value >= -1 / (k - 1) - 1e-9
+                if np.isfinite(f.ci_low):
+                    assert f.ci_low <= f.value + 1e-9 <= f.ci_high + 2e-9
+            else:
+                assert np.isnan(f.ci_low) and np.isnan(f.ci_high)
+
+
+def test_random_small_tables_never_report_impossible_values():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        k, n = rng.integers(2, 6), rng.integers(2, 6)
+        result = agreement.icc(rng.integers(1, 6, size=(k, n)).astype(float))
+        for key, f in result.items():
+            assert (f.reason is None) == np.isfinite(f.value)
+            if f.reason is None:
+                assert f.value <= 1 + 1e-9, key
+                if not key.endswith("k"):
+                    assert f.value >= -1 / (k - 1) - 1e-9, key
+                if np.isfinite(f.ci_low):
+                    assert f.ci_low - 1e-9 <= f.value <= f.ci_high + 1e-9, key
+                else:
+                    assert f.warnings, key
+
+
+def test_empty_rater_is_dropped():
+    """One rater with no ratings made every ICC nan; drop the empty column, as psych and irr."""
+    with_empty = np.vstack([SF, np.full(SF.shape[1], np.nan)])
+    result = agreement.icc(with_empty)
+    reference = agreement.icc(SF)
+    for key in KEYS:
+        assert result[key].value == pytest.approx(reference[key].value)
+        assert result[key].n_raters == 4
+        assert result[key].n_raters_dropped == 1
+        assert result[key].n_dropped == 0
+    assert reference["ICC1"].n_raters_dropped == 0
