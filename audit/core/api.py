@@ -40,6 +40,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
 
     serializer_class = ApiTokenSerializer
     pagination_class = None
+    queryset = ApiToken.objects.all()  # the model, for the schema; get_queryset filters
 
     def get_queryset(self):
         return ApiToken.objects.filter(user=self.request.user)

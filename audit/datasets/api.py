@@ -18,6 +18,13 @@ from audit.datasets.serializers import (
 )
 
 
+class CatalogueReader(permissions.BasePermission):
+    """Reading the methods catalogue is for the owner side only (see can_read_catalogue)."""
+
+    def has_permission(self, request, view):
+        return selectors.can_read_catalogue(request.user)
+
+
 class ModelPermissionsOrReadOnly(permissions.DjangoModelPermissions):
     """Anyone signed in may read; writing needs the model's add/change/delete permission."""
 
@@ -34,7 +41,7 @@ class MethodViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = MethodSerializer
-    permission_classes = [ModelPermissionsOrReadOnly]
+    permission_classes = [CatalogueReader, ModelPermissionsOrReadOnly]
     queryset = Method.objects.all()
     pagination_class = None
 

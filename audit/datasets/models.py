@@ -117,7 +117,7 @@ class Item(models.Model):
         VQA = "vqa", "VQA"
         ALIGNMENT = "alignment", "Alignment (description)"
         INSTRUCTION = "instruction", "Instruction (Q&A)"
-        CAPTION = "caption", "Native caption"
+        CAPTION = "caption", "Caption"  # not "Native caption": that is a method's name
 
     # dataset and method are indexed by the composite indexes below, which lead with dataset.
     dataset = models.ForeignKey(

@@ -20,6 +20,21 @@ def datasets_visible_to(user) -> QuerySet[Dataset]:
     return Dataset.objects.filter(owner=user)
 
 
+def can_read_catalogue(user) -> bool:
+    """Who may list construction methods (names, descriptions, prompts): staff, holders of a
+    campaign or dataset permission, dataset owners and campaign owners. An expert may not: the
+    catalogue would tell them how the items they rate were made."""
+    if not user.is_authenticated:
+        return False
+    permissions = ("campaigns.add_campaign", "datasets.add_dataset", "datasets.add_method")
+    if user.is_staff or any(user.has_perm(p) for p in permissions):
+        return True
+    if Dataset.objects.filter(owner=user).exists():
+        return True
+    # Campaign owners, through the reverse relation (this layer does not import campaigns).
+    return user.campaign_memberships.filter(role="owner").exists()
+
+
 def items_visible_to(user) -> QuerySet[Item]:
     return Item.objects.filter(dataset__in=datasets_visible_to(user))
 

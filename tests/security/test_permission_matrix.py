@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 
 from audit.campaigns.models import Assignment
+from audit.core.services import api_token_create
 from audit.datasets.models import Image, ImportJob, Method
 from audit.datasets.selectors import image_url
 from audit.regeneration.services import job_create as regeneration_job_create
@@ -46,6 +47,7 @@ ACCESS = {
     "campaign_owners": {"owner_here", "owner_elsewhere", "staff"},  # who owns any campaign
     "creator": {"staff"},  # holds campaigns.add_campaign / datasets.add_* (only staff here)
     "job_owner": {"owner_here", "staff"},  # who made the job (owner_here), and staff
+    "token_owner": {"owner_here"},  # an API token is its user's alone, not even staff's
     "regenerators": {"owner_here", "staff"},  # dataset owners, staff, holders of the permission
 }
 
@@ -75,8 +77,11 @@ PERMISSIONS: dict[str, Rule] = {
     "api-docs": Rule("public"),
     "api-root": Rule("signed_in"),
     # Datasets (API) and images
-    "method-list": Rule("signed_in", write="creator", may_know=EVERYONE_KNOWS),
-    "method-detail": Rule("signed_in", "method"),
+    # The methods catalogue is the owner side's: experts must not read how items were made.
+    "api-token-list": Rule("signed_in"),
+    "api-token-detail": Rule("token_owner", "api_token"),
+    "method-list": Rule("campaign_owners", write="creator", may_know=EVERYONE_KNOWS),
+    "method-detail": Rule("campaign_owners", "method", may_know=EVERYONE_KNOWS),
     "dataset-list": Rule("signed_in"),
     "dataset-detail": Rule("dataset_owner", "dataset"),
     "item-list": Rule("signed_in"),
@@ -120,7 +125,7 @@ PERMISSIONS: dict[str, Rule] = {
     "campaign-report-schedules-api": Rule("owner", "campaign", EXPERT_KNOWS),
     "campaign-report-schedule-api": Rule("owner", "report_schedule", EXPERT_KNOWS),
     # Audit trail
-    "core:campaign-activity": Rule("owner", "campaign", EXPERT_KNOWS),
+    "site:campaign-activity": Rule("owner", "campaign", EXPERT_KNOWS),
     # Exports (the job belongs to the campaign's owner)
     "export-jobs-api": Rule("signed_in", write="owner", may_know=EXPERT_KNOWS, body="export"),
     "export-job-api": Rule("job_owner", "export_job"),
@@ -175,6 +180,9 @@ def _kwargs(kind: str, world) -> dict:
                                 layout="long")  # fmt: skip
         export_job_run(job_id=job.pk)
         return {"public_id": job.public_id}
+    if kind == "api_token":
+        token, _ = api_token_create(user=world["users"]["owner_here"])
+        return {"pk": token.pk}
     if kind == "regeneration_job":
         job = regeneration_job_create(
             created_by=world["users"]["owner_here"],
