@@ -152,7 +152,7 @@ class RatingPage:
         return render_markdown(self.campaign.guidelines)
 
     def config(self) -> dict:
-        """What rate.js needs, rendered into the page with ``json_script``."""
+        """What rate/main.js needs, rendered into the page with ``json_script``."""
         campaign_id = self.campaign.public_id
         assignment_id = self.assignment.public_id
         return {

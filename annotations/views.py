@@ -1,6 +1,7 @@
 """The expert's pages: the queue, a campaign's entry (next item or done), the rating page and
 the history. All GET: every state change goes through the JSON API (annotations.api), called by
-rate.js with the CSRF header. What an expert may not know exists answers 404."""
+the page's script (static/annotations/rate/) with the CSRF header. What an expert may not know
+exists answers 404."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render

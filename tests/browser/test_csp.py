@@ -1,4 +1,4 @@
-"""The Content-Security-Policy in a real browser: the expert's rating page (rate.js), the
+"""The Content-Security-Policy in a real browser: the expert's rating page (rate/*.js), the
 owner's campaign pages, the activity page and the analysis dashboard run with no policy
 violation, and the rating page still works (a rating is scored by keyboard and stored)."""
 
@@ -69,10 +69,10 @@ def test_expert_rating_page_runs_under_the_policy(page, live_server, rated_datas
     page.goto(
         live_server.url + reverse("annotations:rate", args=[campaign.public_id, first.public_id])
     )
-    page.wait_for_function("window.rateState !== undefined")  # rate.js ran
+    page.wait_for_function("window.rateState !== undefined")  # rate/main.js ran
     for value in (4, 5, 3, 4):
         page.keyboard.press(str(value))
-    page.keyboard.press("z")  # zoom: rate.js sets the image's style, allowed by the policy
+    page.keyboard.press("z")  # zoom: viewer.js sets the image's style, allowed by the policy
     assert_no_violations(page, "rating page")
     with page.expect_navigation():
         page.keyboard.press("Enter")
@@ -98,7 +98,7 @@ def test_owner_pages_and_analysis_run_under_the_policy(page, live_server, launch
         "progress": reverse("campaigns:progress", args=[campaign.public_id]),
         "experts": reverse("campaigns:experts", args=[campaign.public_id]),
         "analysis": reverse("reports:campaign-analysis", args=[campaign.public_id]),
-        "activity": reverse("core:campaign-activity", args=[campaign.public_id]),
+        "activity": reverse("site:campaign-activity", args=[campaign.public_id]),
         "draft edit": reverse("campaigns:edit", args=[draft.public_id]),
         "dry run": reverse("campaigns:dry-run", args=[draft.public_id]),
         "api docs": reverse("api-docs"),

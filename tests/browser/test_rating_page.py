@@ -387,3 +387,41 @@ def test_page_fits_common_screens(page, live_server, small, size, screenshot):
     image = page.locator("#main-image").bounding_box()
     assert image["width"] >= 300 and image["height"] >= 300  # images large
     screenshot(f"rate-page-{size[0]}x{size[1]}")
+
+
+RATE_MODULES = [
+    "activity.js", "dialogs.js", "drafts.js", "form.js", "keys.js", "main.js", "page.js",
+    "submit.js", "viewer.js",
+]  # fmt: skip
+
+
+def test_the_script_loads_as_native_modules_without_error(page, live_server, small):
+    """The page's script is one module entry (static/annotations/rate/main.js) with static
+    imports of its siblings: each is served as JavaScript, the page runs with no error, and a
+    shortcut from each corner works (a score, the guidelines dialog, the viewer)."""
+    campaign, expert = small
+    site_login(page, live_server, expert.username)
+    errors, modules = [], {}
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
+
+    def record(response):
+        if "/annotations/rate/" in response.url:
+            name = response.url.split("?")[0].rsplit("/", 1)[1]
+            modules[name] = (response.status, response.headers.get("content-type", ""))
+
+    page.on("response", record)
+    page.goto(live_server.url + rate_path(campaign, queue(campaign, expert)[0]))
+    wait_ready(page)
+    assert page.locator("script[type=module][src*='annotations/rate/main']").count() == 1
+    assert sorted(modules) == RATE_MODULES
+    assert all(s == 200 and "javascript" in t for s, t in modules.values()), modules
+    page.keyboard.press("3")
+    assert page.is_checked("#criterion-accuracy input[value='3']")
+    page.keyboard.press("g")
+    page.wait_for_selector("#guidelines-dialog[open]")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#guidelines-dialog:not([open])", state="attached")
+    page.keyboard.press("z")
+    assert page.locator("#zoom-level").inner_text() == "125%"
+    assert errors == []

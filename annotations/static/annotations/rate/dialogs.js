@@ -1,0 +1,53 @@
+/* The two dialogs: the skip dialog (a reason, then a skip is submitted) and the guidelines.
+ * Closing either puts the focus back on the current criterion. */
+
+import { changed } from "./drafts.js";
+import { focusCriterion } from "./form.js";
+import { $, config, guidelinesDialog, skipButton, skipDialog, skipReasonInput, state } from "./page.js";
+import { submit } from "./submit.js";
+
+export function dialogOpen() {
+  return (guidelinesDialog && guidelinesDialog.open) || (skipDialog && skipDialog.open);
+}
+
+export function openSkip() {
+  if (!config.canSubmit || !skipDialog || state.submitting) return;
+  skipReasonInput.value = state.skipReason;
+  $("error-skip_reason").hidden = true;
+  skipDialog.showModal();
+  skipReasonInput.focus();
+}
+
+export function openGuidelines() {
+  if (guidelinesDialog && !guidelinesDialog.open) guidelinesDialog.showModal();
+}
+
+export function wireDialogs() {
+  if (skipDialog) {
+    $("skip-form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var reason = skipReasonInput.value.trim();
+      if (!reason) {
+        var err = $("error-skip_reason");
+        err.textContent = "Say why you skip this item.";
+        err.hidden = false;
+        skipReasonInput.focus();
+        return;
+      }
+      state.skipReason = reason;
+      changed();
+      skipDialog.close();
+      submit(true);
+    });
+    $("cancel-skip").addEventListener("click", function () { skipDialog.close(); });
+    skipDialog.querySelectorAll(".quick-reason").forEach(function (b) {
+      b.addEventListener("click", function () { skipReasonInput.value = b.dataset.reason; skipReasonInput.focus(); });
+    });
+    skipDialog.addEventListener("close", function () { focusCriterion(state.current); });
+  }
+  if (skipButton) skipButton.addEventListener("click", openSkip);
+
+  $("open-guidelines").addEventListener("click", openGuidelines);
+  $("close-guidelines").addEventListener("click", function () { guidelinesDialog.close(); });
+  guidelinesDialog.addEventListener("close", function () { focusCriterion(state.current); });
+}

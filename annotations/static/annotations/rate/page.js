@@ -1,0 +1,78 @@
+/* The rating page's shared parts: its configuration (from <script type="application/json"
+ * id="rate-config">, no inline code), its elements, the state the other modules share, and a
+ * few small helpers. No side effect beyond reading the page. */
+
+export const $ = function (id) { return document.getElementById(id); };
+
+const configNode = $("rate-config");
+export const config = configNode ? JSON.parse(configNode.textContent) : null;
+
+export const form = $("rating-form");
+export const criteria = Array.prototype.slice.call(document.querySelectorAll("fieldset.criterion"));
+export const comment = $("comment");
+export const submitButton = $("submit-button");
+export const skipButton = $("skip-button");
+export const saveState = $("save-state");
+export const formMessage = $("form-message");
+export const guidelinesDialog = $("guidelines-dialog");
+export const skipDialog = $("skip-dialog");
+export const skipReasonInput = $("skip-reason");
+export const definition = $("definition");
+export const storageKey = config ? "rate-draft:" + config.assignment : null;
+
+export const state = {
+  current: 0,
+  skipReason: "",
+  activeSeconds: 0,
+  lastInput: Date.now(),
+  lastTick: Date.now(),
+  submitting: false,
+  // A submit's client-made id is reused while the input is unchanged, so a retry after a
+  // lost answer is stored once; changed input gets a new id.
+  pendingId: null,
+  pendingBody: null,
+  draftTimer: null,
+  dirty: false,
+};
+
+export function cookie(name) {
+  var parts = document.cookie ? document.cookie.split("; ") : [];
+  for (var i = 0; i < parts.length; i++) {
+    var eq = parts[i].indexOf("=");
+    if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
+  }
+  return "";
+}
+
+export function uuid4() {
+  if (window.crypto && typeof window.crypto.randomUUID === "function") {
+    return window.crypto.randomUUID();
+  }
+  // crypto.randomUUID needs a secure context; getRandomValues does not.
+  var b = window.crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+  return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+}
+
+export function isTyping(el) {
+  if (!el || !el.tagName) return false;
+  if (el.isContentEditable || el.tagName === "TEXTAREA" || el.tagName === "SELECT") return true;
+  if (el.tagName !== "INPUT") return false;
+  return ["radio", "checkbox", "range", "button", "submit", "reset"].indexOf(el.type) === -1;
+}
+
+export function postJSON(url, body, keepalive) {
+  return fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    keepalive: !!keepalive,
+    headers: {
+      "Content-Type": "application/json",
+      "Accept": "application/json",
+      "X-CSRFToken": cookie("csrftoken"),
+    },
+    body: JSON.stringify(body),
+  });
+}
