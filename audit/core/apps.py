@@ -7,4 +7,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
-        from audit.core import signals  # noqa: F401  (connects the sign-in trail)
+        from audit.core import openapi, signals  # noqa: F401  (the sign-in trail; token schema)

@@ -1,5 +1,6 @@
 """Shared OpenAPI descriptions of answers that several APIs give."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 
 # A refusal, as DRF and our services give it: a service's reason under "detail", or the
@@ -57,3 +58,18 @@ def add_common_answers(result, generator, request, public):
                     },
                 )
     return result
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Describes audit.core's API tokens in the schema (Swagger UI's "Authorize" button)."""
+
+    target_class = "audit.core.auth.ApiTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": 'An API token from /api/tokens/, sent as "Token <key>".',
+        }
