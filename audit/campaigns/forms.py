@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from audit.campaigns.criteria import DEFAULT_CRITERIA
 from audit.campaigns.models import Campaign
+from audit.campaigns.presentation import PresentationRules
 from audit.campaigns.services import PUBMEDVISION_GUIDELINES
 from audit.datasets.models import Method
 from audit.datasets.selectors import datasets_visible_to
@@ -200,6 +201,24 @@ class CampaignForm(ExpertsMixin, forms.Form):
         help_text="Share of each expert's items shown twice, to measure self-consistency "
         "(0 to 0.5).",
     )
+    strip_figure_labels = forms.BooleanField(
+        required=False,
+        label="Remove leading figure labels",
+        help_text='Answers starting "Figure 3." or "Fig. 2A:" are shown without the label.',
+    )
+    standard_question = forms.CharField(
+        required=False,
+        max_length=500,
+        label="One question for description items",
+        help_text='e.g. "Describe the image." shown for every caption and description item, '
+        "whatever its method (leave empty to show each item's own question).",
+    )
+    hide_question = forms.BooleanField(required=False, label="Hide the question")
+    method_guess = forms.BooleanField(
+        required=False,
+        label="Ask experts to guess how each text was made",
+        help_text="Measures blinding (Bang's index per method) in the analysis.",
+    )
     criteria = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 16, "class": "code", "spellcheck": "false"}),
         help_text="A JSON list of criteria: key, name, question, scale_min, scale_max and "
@@ -243,6 +262,12 @@ class CampaignForm(ExpertsMixin, forms.Form):
             "deadline": data["deadline"],
             "repeat_share": data["repeat_share"],
             "criteria": data["criteria"],
+            "presentation": {
+                "strip_figure_labels": data["strip_figure_labels"],
+                "standard_question": data["standard_question"].strip(),
+                "hide_question": data["hide_question"],
+            },
+            "method_guess": data["method_guess"],
         }
 
     @staticmethod
@@ -285,6 +310,8 @@ class CampaignForm(ExpertsMixin, forms.Form):
             "specialties": specialties_text(memberships),
             "deadline": campaign.deadline,
             "repeat_share": design.get("repeat_share", 0.0),
+            **PresentationRules.from_design(design).as_design(),
+            "method_guess": bool((design.get("method_guess") or {}).get("enabled")),
             "criteria": criteria_json(
                 {
                     "key": c.key,

@@ -83,3 +83,44 @@ def presented_text(*, question: str, answer: str, kind: str, rules: Presentation
     """The whole text an expert reads, as one string (what a blinding classifier is given)."""
     question, answer = present(question=question, answer=answer, kind=kind, rules=rules)
     return f"{question}\n{answer}".strip()
+
+
+# The experts' own guess of how an item was made: what each method saw, in neutral words (not
+# the method's name, which may carry a verdict such as "unblinded").
+DONT_KNOW = "dont_know"
+
+
+def neutral_label(*, sees_image: bool, sees_context: bool) -> str:
+    if sees_image and sees_context:
+        return "Written by a model that saw the image and the text around it"
+    if sees_image:
+        return "Written by a model from the image alone"
+    if sees_context:
+        return "Rewritten from the figure's text by a model that did not see the image"
+    return "The figure's own text, written by the article's authors"
+
+
+def guess_options(methods, seed: int) -> list[dict]:
+    """One option per compared method, under an opaque code ("g1", ...) in an order drawn from
+    the campaign's seed; labels that coincide are numbered. ``methods`` are Method rows. The
+    method key stays on the owner's side of the design; experts get code and label only."""
+    import random
+
+    methods = list(methods)
+    random.Random(seed).shuffle(methods)
+    options, seen = [], {}
+    for n, method in enumerate(methods, start=1):
+        label = neutral_label(sees_image=method.sees_image, sees_context=method.sees_context)
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label = f"{label} (variant {seen[label]})"
+        options.append({"code": f"g{n}", "method": method.key, "label": label})
+    return options
+
+
+def expert_guess_options(design: dict) -> list[dict]:
+    """What the rating page offers (code and label only), or [] when guesses are not asked."""
+    guess = (design or {}).get("method_guess") or {}
+    if not guess.get("enabled"):
+        return []
+    return [{"code": o["code"], "label": o["label"]} for o in guess.get("options", [])]

@@ -159,3 +159,41 @@ def campaign_counts(campaign: Campaign) -> dict:
         "pending": counts["total"] - counts["done"],
         "experts": campaign.memberships.filter(role="expert", active=True).count(),
     }
+
+
+def sample_blinding(
+    *, campaign: Campaign, sample, rules=None, max_items: int | None = None
+) -> dict:
+    """Blinding strength of a drawn sample's text as experts will see it: without presentation
+    rules and with the campaign's (or ``rules``), as JSON-ready dicts {"before", "after"}."""
+    from audit.campaigns import blinding
+    from audit.campaigns.presentation import PresentationRules, presented_text
+    from audit.datasets.models import Item
+
+    rules = rules or PresentationRules.from_design(campaign.design)
+    limit = max_items or blinding.MAX_ITEMS
+    chosen = list(sample.items)
+    if len(chosen) > limit:  # a seeded, method-stratified subset keeps big campaigns bounded
+        import random
+
+        chosen = sorted(random.Random(campaign.seed).sample(chosen, limit), key=lambda s: s.item_id)
+    texts = dict(
+        (pk, (q, a, kind))
+        for pk, q, a, kind in Item.objects.filter(pk__in=[s.item_id for s in chosen]).values_list(
+            "pk", "question", "answer", "kind"
+        )
+    )
+    methods = [s.method for s in chosen]
+    groups = [s.source_pair_id for s in chosen]
+    out = {}
+    for name, applied in (("before", PresentationRules()), ("after", rules)):
+        presented = [
+            presented_text(question=texts[s.item_id][0], answer=texts[s.item_id][1],
+                           kind=texts[s.item_id][2], rules=applied)
+            for s in chosen
+        ]  # fmt: skip
+        out[name] = blinding.blinding_strength(
+            presented, methods, groups, seed=campaign.seed
+        ).as_dict()
+    out["rules"] = rules.describe()
+    return out

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from audit.campaigns import selectors
 from audit.campaigns.forms import ALLOCATION_CHOICES, KIND_CHOICES, STRATA_CHOICES, clean_criteria
 from audit.campaigns.models import Campaign, Criterion
+from audit.campaigns.presentation import PresentationRules
 from audit.datasets.models import Dataset
 from audit.datasets.selectors import datasets_visible_to
 from audit.datasets.serializers import MethodKeyField
@@ -91,6 +92,17 @@ class ExpertListSerializer(serializers.ListSerializer):
         return _experts(attrs)
 
 
+class PresentationSerializer(serializers.Serializer):
+    """How items are shown to experts (stored items never change)."""
+
+    strip_figure_labels = serializers.BooleanField(default=False)
+    standard_question = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="",
+        help_text="Shown instead of the stored question for description items.",
+    )  # fmt: skip
+    hide_question = serializers.BooleanField(default=False)
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     """A campaign as its owner sees it. On write, the design fields (kind, methods, n, strata,
     allocation, repeat_share), criteria and experts go to the campaign services."""
@@ -130,6 +142,11 @@ class CampaignSerializer(serializers.ModelSerializer):
         help_text="Defaults to accuracy, relevance, completeness and usefulness, 1-5.",
     )
     experts = ExpertListSerializer(required=False)
+    presentation = PresentationSerializer(required=False)
+    method_guess = serializers.BooleanField(
+        required=False,
+        help_text="Ask experts which way they think each text was made (blinding check).",
+    )
     progress = serializers.SerializerMethodField()
 
     class Meta:
@@ -152,6 +169,8 @@ class CampaignSerializer(serializers.ModelSerializer):
             "deadline",
             "criteria",
             "experts",
+            "presentation",
+            "method_guess",
             "progress",
             "created_at",
             "launched_at",
@@ -186,6 +205,8 @@ class CampaignSerializer(serializers.ModelSerializer):
                 for m in getattr(campaign, "expert_memberships", None)
                 or selectors.campaign_experts(campaign)
             ],
+            "presentation": PresentationRules.from_design(design).as_design(),
+            "method_guess": bool((design.get("method_guess") or {}).get("enabled")),
             "progress": self.get_progress(campaign),
             "created_at": serializers.DateTimeField().to_representation(campaign.created_at),
             "launched_at": serializers.DateTimeField().to_representation(campaign.launched_at)
@@ -224,7 +245,10 @@ class CampaignSerializer(serializers.ModelSerializer):
         return list(dict.fromkeys(value))
 
     def service_kwargs(self) -> dict:
-        return dict(self.validated_data)
+        data = dict(self.validated_data)
+        if "presentation" in data:
+            data["presentation"] = dict(data["presentation"])
+        return data
 
 
 class DryRunSerializer(serializers.Serializer):

@@ -15,9 +15,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.campaigns import assignment as assigning
-from audit.campaigns import sampling
+from audit.campaigns import sampling, selectors
 from audit.campaigns.criteria import DEFAULT_CRITERIA
 from audit.campaigns.models import Assignment, Campaign, CampaignItem, Criterion, Membership
+from audit.campaigns.presentation import PresentationRules, guess_options
 from audit.core.services import audit_event_record
 from audit.datasets.models import Dataset, Item, Method
 
@@ -55,6 +56,8 @@ def campaign_create(
     deadline: datetime | None = None,
     repeat_share: float = 0.0,
     gold_scores: dict[int, dict[str, int]] | None = None,
+    presentation: dict | None = None,
+    method_guess: bool = False,
 ) -> Campaign:
     """A draft campaign. ``experts`` are users or (user, specialty) pairs; ``gold_scores`` maps
     item ids to reference scores per criterion key."""
@@ -73,8 +76,10 @@ def campaign_create(
         "allocation": allocation,
         "repeat_share": repeat_share,
         "gold_scores": {str(k): v for k, v in (gold_scores or {}).items()},
+        "presentation": PresentationRules.from_design({"presentation": presentation}).as_design(),
     }
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
+    design["method_guess"] = _method_guess(method_guess, design["methods"], seed)
     _design(design, seed)  # validate now, not at launch
     if raters_per_item < 1:
         raise ValidationError("raters per item must be at least 1")
@@ -248,8 +253,12 @@ def campaign_launch(*, campaign: Campaign, actor=None) -> Campaign:
         )
         campaign.status = Campaign.Status.ACTIVE
         campaign.launched_at = timezone.now()
+        # Blinding strength is stored with the launched design (bounded: a subset of big samples).
+        blinding = selectors.sample_blinding(
+            campaign=campaign, sample=sample, max_items=LAUNCH_BLINDING_ITEMS
+        )
         campaign.design = {**campaign.design, "makeup": sample.makeup,
-                           "warnings": list(sample.warnings)}  # fmt: skip
+                           "warnings": list(sample.warnings), "blinding": blinding}  # fmt: skip
         campaign.save(update_fields=["status", "launched_at", "design"])
         audit_event_record(
             actor=actor,
@@ -382,14 +391,32 @@ def _redistribute(campaign: Campaign, experts: list[int]) -> list[tuple]:
     return moves
 
 
+LAUNCH_BLINDING_ITEMS = 2000
+
 _UPDATABLE = {"name", "expert_title", "guidelines", "raters_per_item", "seed", "deadline"}
 _DESIGN_FIELDS = {"kind", "methods", "n", "strata", "allocation", "repeat_share"}
+_PRESENTATION_FIELDS = {"presentation", "method_guess"}
+
+
+def _method_guess(enabled: bool, methods: Sequence[str], seed: int) -> dict:
+    """The design's record of whether experts are asked to guess the method, with the options
+    (opaque code, neutral label, and the method key the owner's side maps it to)."""
+    if not enabled:
+        return {"enabled": False, "options": []}
+    rows = Method.objects.filter(key__in=methods).order_by("key")
+    return {"enabled": True, "options": guess_options(rows, seed)}
 
 
 def campaign_update(*, campaign: Campaign, actor=None, **changes) -> Campaign:
     """Change a draft campaign. Takes campaign_create's arguments (except ``created_by`` and
     ``gold_scores``); what is not given stays as it is. Launched campaigns cannot change."""
-    unknown = set(changes) - _UPDATABLE - _DESIGN_FIELDS - {"datasets", "criteria", "experts"}
+    unknown = (
+        set(changes)
+        - _UPDATABLE
+        - _DESIGN_FIELDS
+        - _PRESENTATION_FIELDS
+        - {"datasets", "criteria", "experts"}
+    )
     if unknown:
         raise ValidationError(f"cannot update {', '.join(sorted(unknown))}")
     with transaction.atomic():
@@ -411,6 +438,11 @@ def campaign_update(*, campaign: Campaign, actor=None, **changes) -> Campaign:
             setattr(campaign, key, changes[key])
         if campaign.raters_per_item < 1:
             raise ValidationError("raters per item must be at least 1")
+        if "presentation" in changes:
+            rules = PresentationRules.from_design({"presentation": changes["presentation"]})
+            design["presentation"] = rules.as_design()
+        guess = changes.get("method_guess", design.get("method_guess", {}).get("enabled", False))
+        design["method_guess"] = _method_guess(bool(guess), design["methods"], campaign.seed)
         _design(design, campaign.seed)
         campaign.design = design
         campaign.save()

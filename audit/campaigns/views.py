@@ -196,11 +196,16 @@ def _makeup(sample, campaign) -> dict:
 @login_required
 def campaign_dry_run(request, public_id):
     campaign = selectors.owned_campaign_or_404(request.user, public_id)
-    sample, error = None, None
+    sample, error, blinding = None, None, None
     try:
         sample = services.campaign_dry_run(campaign)
     except ValidationError as exc:
         error = _messages_of(exc)
+    if sample is not None and sample.items:
+        # A launched campaign shows what was measured at launch; a draft, the sample as drawn.
+        blinding = campaign.design.get("blinding") or selectors.sample_blinding(
+            campaign=campaign, sample=sample
+        )
     return render(
         request,
         "campaigns/dry_run.html",
@@ -210,6 +215,10 @@ def campaign_dry_run(request, public_id):
             "makeup": _makeup(sample, campaign) if sample else None,
             "error": error,
             "experts": selectors.campaign_experts(campaign),
+            "blinding": blinding,
+            "blinding_rows": [("before", blinding["before"]), ("after", blinding["after"])]
+            if blinding
+            else [],
         },
     )
 
