@@ -19,11 +19,17 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
-COPY . /app
 
-# The project and its dependencies; flower is for operators only, so it lives in the image, not in
-# pyproject.toml. Build leftovers are removed so /app holds only the sources.
-RUN pip install . "flower>=2,<3" \
+# The dependencies, exactly as pinned (with sha256 hashes) in requirements/base.lock: pyproject.toml's
+# plus flower, which is for operators only, and pip and setuptools themselves (`make lock`
+# regenerates it). A layer of its own, rebuilt only when the lock changes.
+COPY requirements/base.lock /app/requirements/base.lock
+RUN pip install --require-hashes -r requirements/base.lock
+
+# Then the project, without dependencies or a build environment fetched from the index. Build
+# leftovers are removed so /app holds only the sources.
+COPY . /app
+RUN pip install --no-deps --no-build-isolation . \
     && rm -rf build ./*.egg-info
 
 # Run the code from /app rather than site-packages: settings find templates/ beside the package,

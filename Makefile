@@ -8,15 +8,25 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test lint format bench clean
+# Dependencies come from requirements/*.lock, pinned with every release file's sha256 (see
+# `make lock`); pip refuses anything else. The project itself is installed on top, without deps.
+LOCK := requirements/dev.lock
+# `make lock` resolves for the machines that install the locks (Linux, CPython 3.11) from the
+# default index, whatever this machine's pip configuration says. Keeps current pins where they
+# still fit; `make lock LOCK_FLAGS=--upgrade` (or `--upgrade-package NAME`) moves them.
+LOCK_FLAGS ?=
+UV_COMPILE = $(BIN)/uv pip compile --quiet --no-config --python-version 3.11 --python-platform linux \
+	--generate-hashes --custom-compile-command 'make lock' $(LOCK_FLAGS)
+
+.PHONY: install demo test lint format bench clean lock audit
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -40,6 +50,20 @@ format: install
 
 bench: install
 	$(BIN)/python benchmarks/import_pubmedvision.py --records 200000
+
+# Regenerate the locks after changing dependencies in pyproject.toml or requirements/base.in.
+# base.lock: what the Docker image installs; dev.lock: that plus the `dev` extra, same versions.
+lock: install
+	$(UV_COMPILE) pyproject.toml requirements/base.in -o requirements/base.lock
+	$(UV_COMPILE) pyproject.toml requirements/base.in --extra dev -c requirements/base.lock \
+		-o requirements/dev.lock
+
+# The environment is consistent and is exactly the lock; then the pins against published
+# advisories (pip-audit, skipped with a notice where no advisory service is reachable).
+audit: install
+	$(BIN)/python -m pip check
+	$(BIN)/python requirements/check_installed.py $(LOCK)
+	$(BIN)/python requirements/audit.py $(LOCK)
 
 clean:
 	rm -rf var/test .pytest_cache

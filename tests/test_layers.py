@@ -75,9 +75,9 @@ EXACT = {"audit"}
 def _prefix(module: str, prefixes) -> str | None:
     best = None
     for prefix in prefixes:
-        if module == prefix or (prefix not in EXACT and module.startswith(prefix + ".")):
-            if best is None or len(prefix) > len(best):
-                best = prefix
+        matches = module == prefix or (prefix not in EXACT and module.startswith(prefix + "."))
+        if matches and (best is None or len(prefix) > len(best)):
+            best = prefix
     return best
 
 
@@ -126,8 +126,10 @@ def violations(source: str, module: str, is_package: bool = False) -> list[Viola
             if (importer, target) in ALLOWED_SIDEWAYS:
                 continue
             inside_importer = module == importer or module.startswith(importer + ".")
-            if inside_importer and _prefix(imported, [target]) and not (
-                _prefix(imported, [importer])
+            if (
+                inside_importer
+                and _prefix(imported, [target])
+                and not (_prefix(imported, [importer]))
             ):
                 found.append(Violation(module, line, imported))
     # One report a line: `from x import a, b` names the module once.
