@@ -45,6 +45,7 @@ def assignment_payload(page: selectors.RatingPage) -> dict:
         "images": page.images,
         "criteria": page.criteria_data(),
         "flags": selectors.flag_choices(),
+        "guess_options": page.guess_options,
         "draft": page.draft,
         "rating": page.rating,
         "url": selectors.rating_page_url(page.campaign, page.assignment.public_id),

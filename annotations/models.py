@@ -24,6 +24,9 @@ class Rating(models.Model):
     comment = models.TextField(blank=True)
     skipped = models.BooleanField(default=False)
     skip_reason = models.CharField(max_length=500, blank=True)
+    # The expert's guess of how the text was made, when the campaign asks: an option's opaque
+    # code ("g1", ...; the design maps it to a method), "dont_know", or "" (not asked/answered).
+    method_guess = models.CharField(max_length=16, blank=True, default="")
     active_seconds = models.FloatField(default=0)
     revision = models.PositiveIntegerField(default=1)
     submitted_at = models.DateTimeField(auto_now_add=True)

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from annotations.models import FLAGS, Rating, Score
 from audit.campaigns.models import Assignment, Campaign, Criterion
+from audit.campaigns.presentation import PresentationRules, expert_guess_options, present
 from audit.campaigns.selectors import campaigns_for_expert
 from audit.core.markdown import render_markdown
 from audit.datasets.selectors import image_url, source_pair_images
@@ -115,6 +116,8 @@ class RatingPage:
     following_id: object = None
     rating: dict | None = None
     draft: dict = field(default_factory=dict)
+    # The "how was this made?" options when the campaign asks (code and neutral label only).
+    guess_options: list[dict] = field(default_factory=list)
 
     @property
     def can_submit(self) -> bool:
@@ -182,6 +185,7 @@ def _rating_data(rating: Rating) -> dict:
         "comment": rating.comment,
         "skipped": rating.skipped,
         "skip_reason": rating.skip_reason,
+        "method_guess": rating.method_guess,
         "revision": rating.revision,
         "updated_at": rating.updated_at.isoformat(),
         "saved_at": int(rating.updated_at.timestamp() * 1000),
@@ -227,6 +231,9 @@ def rating_page(assignment: Assignment, *, neighbours: bool = True) -> RatingPag
             [lk for lk in source_pair_images(assignment.campaign_item.source_pair_id) if lk.image]
         )
     ]
+    # The text as the campaign's presentation rules show it (the stored item is unchanged).
+    question, answer = present(question=item.question, answer=item.answer, kind=item.kind,
+                               rules=PresentationRules.from_design(campaign.design))  # fmt: skip
     rating = None
     if assignment.status != Assignment.Status.PENDING:
         stored = Rating.objects.filter(assignment=assignment).first()
@@ -237,14 +244,15 @@ def rating_page(assignment: Assignment, *, neighbours: bool = True) -> RatingPag
         position=counts["before"] + 1,
         total=counts["total"],
         done=counts["done"],
-        question=item.question,
-        answer=item.answer,
+        question=question,
+        answer=answer,
         images=images,
         criteria=list(campaign.criteria.all()),
         previous_id=previous_id,
         following_id=following_id,
         rating=rating,
         draft=assignment.draft or {},
+        guess_options=expert_guess_options(campaign.design),
     )
 
 

@@ -38,6 +38,13 @@ class RatingSubmitSerializer(serializers.Serializer):
     skip_reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=MAX_SKIP_REASON
     )
+    method_guess = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=16,
+        help_text='When the audit asks: an offered option\'s code, or "dont_know".',
+    )
 
 
 class RatingDraftSerializer(serializers.Serializer):
@@ -55,6 +62,9 @@ class RatingDraftSerializer(serializers.Serializer):
     )
     skip_reason = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=MAX_SKIP_REASON
+    )
+    method_guess = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=16
     )
     active_seconds = serializers.FloatField(required=False, default=0.0, min_value=0.0)
     saved_at = serializers.IntegerField(
@@ -105,7 +115,13 @@ class ExpertRatingSerializer(serializers.Serializer):
     comment = serializers.CharField(allow_blank=True)
     skipped = serializers.BooleanField()
     skip_reason = serializers.CharField(allow_blank=True)
+    method_guess = serializers.CharField(allow_blank=True)
     revision = serializers.IntegerField()
+
+
+class ExpertGuessOptionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
 
 
 class ExpertAssignmentSerializer(serializers.Serializer):
@@ -124,6 +140,9 @@ class ExpertAssignmentSerializer(serializers.Serializer):
     images = ExpertImageSerializer(many=True)
     criteria = ExpertCriterionSerializer(many=True)
     flags = ExpertFlagSerializer(many=True)
+    guess_options = ExpertGuessOptionSerializer(
+        many=True, help_text="Empty unless the audit asks how each text was made."
+    )
     draft = serializers.DictField()
     rating = ExpertRatingSerializer(allow_null=True)
     url = serializers.CharField(help_text="The rating page for this item.")

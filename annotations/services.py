@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from annotations.models import FLAGS, Rating, RatingRevision, Score
 from audit.campaigns.models import Assignment, Campaign
+from audit.campaigns.presentation import DONT_KNOW, expert_guess_options
 
 MAX_COMMENT = 5000
 MAX_ACTIVE_SECONDS_PER_SUBMIT = 4 * 3600
@@ -44,6 +45,16 @@ def _validate(assignment: Assignment, scores: dict, flags, skipped: bool, skip_r
     return criteria
 
 
+def _check_guess(assignment: Assignment, guess: str) -> None:
+    if not guess:
+        return
+    codes = {o["code"] for o in expert_guess_options(assignment.campaign.design)}
+    if not codes:
+        raise ValidationError({"method_guess": "this audit does not ask for a guess"})
+    if guess != DONT_KNOW and guess not in codes:
+        raise ValidationError({"method_guess": "choose one of the offered answers"})
+
+
 def _check_can_rate(assignment: Assignment, expert) -> None:
     if assignment.expert_id != expert.pk:
         raise ValidationError("this item is not in your queue")
@@ -75,6 +86,7 @@ def rating_submit(
     active_seconds: float = 0.0,
     skipped: bool = False,
     skip_reason: str = "",
+    method_guess: str = "",
 ) -> Rating:
     """Store an expert's rating. A retried submit (same ``client_id``) returns the stored rating
     unchanged, marked ``replayed = True``; a submit for an already-rated assignment is a
@@ -87,7 +99,7 @@ def rating_submit(
     for _attempt in range(SUBMIT_ATTEMPTS):
         try:
             return _submit_once(assignment, expert, client_id, scores, flags, comment,
-                                active_seconds, skipped, skip_reason)  # fmt: skip
+                                active_seconds, skipped, skip_reason, method_guess)  # fmt: skip
         except IntegrityError:
             # The client id is taken: by this item's rating from a racing retry (the first one
             # won: return it), or by another item's (an error; nothing was stored).
@@ -105,7 +117,7 @@ def rating_submit(
 
 
 def _submit_once(assignment, expert, client_id, scores, flags, comment, active_seconds, skipped,
-                 skip_reason) -> Rating:  # fmt: skip
+                 skip_reason, method_guess="") -> Rating:  # fmt: skip
     with transaction.atomic():
         # The assignment locked, with its campaign and its rating if any, in one query.
         assignment = (
@@ -125,7 +137,9 @@ def _submit_once(assignment, expert, client_id, scores, flags, comment, active_s
             return stored
         _check_can_rate(assignment, expert)
         criteria = _validate(assignment, scores, flags, skipped, skip_reason)
+        _check_guess(assignment, method_guess)
         if stored is not None:
+            stored.method_guess = method_guess
             return _revise(assignment.rating, expert, client_id, criteria, scores, flags,
                            comment, active_seconds, skipped, skip_reason)  # fmt: skip
         rating = Rating.objects.create(
@@ -136,6 +150,7 @@ def _submit_once(assignment, expert, client_id, scores, flags, comment, active_s
             skipped=skipped,
             skip_reason=skip_reason[:500] if skipped else "",
             active_seconds=active_seconds,
+            method_guess=method_guess,
         )
         if not skipped:
             Score.objects.bulk_create(

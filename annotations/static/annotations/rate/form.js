@@ -14,7 +14,9 @@ export function readInput() {
   });
   var flags = Array.prototype.slice.call(form.querySelectorAll("input[name=flag]:checked"))
     .map(function (i) { return i.value; });
-  return { scores: scores, flags: flags, comment: comment.value, skip_reason: state.skipReason };
+  var guess = form.querySelector("input[name=method_guess]:checked");
+  return { scores: scores, flags: flags, comment: comment.value, skip_reason: state.skipReason,
+           method_guess: guess ? guess.value : "" };
 }
 
 export function applyInput(data) {
@@ -27,6 +29,7 @@ export function applyInput(data) {
   var flags = data.flags || [];
   form.querySelectorAll("input[name=flag]").forEach(function (i) { i.checked = flags.indexOf(i.value) !== -1; });
   comment.value = data.comment || "";
+  form.querySelectorAll("input[name=method_guess]").forEach(function (i) { i.checked = i.value === data.method_guess; });
   state.skipReason = data.skip_reason || "";
   if (data.active_seconds) state.activeSeconds = Math.max(state.activeSeconds, +data.active_seconds || 0);
 }
@@ -82,7 +85,7 @@ export function wireForm(changed) {
     });
     fs.addEventListener("pointerdown", function () { setCurrent(n); });
   });
-  form.querySelectorAll("input[name=flag]").forEach(function (i) { i.addEventListener("change", changed); });
+  form.querySelectorAll("input[name=flag], input[name=method_guess]").forEach(function (i) { i.addEventListener("change", changed); });
   comment.addEventListener("input", changed);
 }
 

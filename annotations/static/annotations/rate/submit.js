@@ -61,6 +61,8 @@ export function submit(skipped) {
     skipped: !!skipped,
     skip_reason: skipped ? state.skipReason : "",
   };
+  // Only sent when the audit asks, so a page without the question posts what it always did.
+  if (input.method_guess) content.method_guess = input.method_guess;
   var key = JSON.stringify(content);
   tick();
   if (!state.pendingId || state.pendingBody !== key) {
