@@ -61,7 +61,7 @@ def _errors(exc: DjangoValidationError) -> dict:
         return {"non_field_errors": exc.messages}
     out: dict = {}
     for key, errors in exc.message_dict.items():
-        if key in ("flags", "skip_reason", "comment", "client_id"):
+        if key in ("flags", "skip_reason", "comment", "client_id", "method_guess"):
             out[key] = errors
         elif key == "scores":
             out.setdefault("scores", {})["non_field_errors"] = errors
