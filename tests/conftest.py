@@ -115,3 +115,62 @@ def launched_campaign(rated_dataset):
         experts=experts,
     )
     return campaign_launch(campaign=campaign), owner, experts
+
+
+# The four built-in construction methods, and the six roles every permission test walks.
+METHODS = ["native_caption", "llm_reformatted", "mllm_distill", "mllm_reformatted"]
+ROLES = ["anonymous", "expert_here", "expert_elsewhere", "owner_here", "owner_elsewhere", "staff"]
+ALLOWED = {"owner_here", "staff"}
+
+
+def two_owners_world(campaign, owner, experts, *, other_datasets=None, other_methods=METHODS):
+    """The six roles around ``campaign`` (of ``owner``, rated by ``experts``): a second owner
+    with a draft over ``other_datasets`` (default: the same datasets) and its own expert z, and
+    a staff user."""
+    from audit.campaigns.services import campaign_create
+    from tests.factories import StaffFactory, UserFactory
+
+    owner2 = UserFactory(username="owner2")
+    expert_z = UserFactory(username="expert_z")
+    other = campaign_create(
+        name="Owner two draft",
+        created_by=owner2,
+        datasets=list(other_datasets or campaign.datasets.all()),
+        methods=other_methods,
+        n=2,
+        experts=[expert_z],
+    )
+    users = {
+        "anonymous": None,
+        "expert_here": experts[0],
+        "expert_elsewhere": expert_z,
+        "owner_here": owner,
+        "owner_elsewhere": owner2,
+        "staff": StaffFactory(username="staff1"),
+    }
+    return {"campaign": campaign, "other": other, "users": users, "experts": experts}
+
+
+@pytest.fixture
+def world(launched_campaign):
+    """The launched campaign of owner1 (experts a, b, c) and a draft of owner2 (expert z)."""
+    return two_owners_world(*launched_campaign)
+
+
+def launch_small_campaign(dataset, *, experts, raters_per_item, seed, name="Small", **fields):
+    """A launched paired campaign over two source pairs x two methods (native caption and
+    unblinded reformatting): 4 items, each rated by ``raters_per_item`` of ``experts``."""
+    from audit.campaigns.services import campaign_create, campaign_launch
+
+    campaign = campaign_create(
+        name=name,
+        created_by=dataset.owner,
+        datasets=[dataset],
+        methods=["native_caption", "mllm_reformatted"],
+        n=2,
+        raters_per_item=raters_per_item,
+        seed=seed,
+        experts=experts,
+        **fields,
+    )
+    return campaign_launch(campaign=campaign)

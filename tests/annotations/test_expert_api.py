@@ -11,6 +11,7 @@ from annotations.models import Rating, RatingRevision
 from audit.campaigns.services import campaign_transition
 from audit.core.services import api_token_create
 from tests.annotations.conftest import SCORES, api_url, queue_of, submit
+from tests.conftest import launch_small_campaign
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,21 +69,8 @@ def test_next_is_204_when_done(small_campaign_api):
 
 @pytest.fixture
 def small_campaign_api(rated_dataset):
-    from audit.campaigns.services import campaign_create, campaign_launch
-
     experts = [UserFactory(username=f"api_{c}") for c in "ab"]
-    campaign = campaign_launch(
-        campaign=campaign_create(
-            name="Small",
-            created_by=rated_dataset.owner,
-            datasets=[rated_dataset],
-            methods=["native_caption", "mllm_reformatted"],
-            n=2,
-            raters_per_item=2,
-            seed=1,
-            experts=experts,
-        )
-    )
+    campaign = launch_small_campaign(rated_dataset, experts=experts, raters_per_item=2, seed=1)
     client = Client()
     client.force_login(experts[0])
     return client, campaign, queue_of(campaign, experts[0])

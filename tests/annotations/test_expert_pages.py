@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from audit.campaigns.models import Assignment
-from audit.campaigns.services import campaign_create, campaign_launch, campaign_transition
+from audit.campaigns.services import campaign_transition
 from tests.annotations.conftest import SCORES, queue_of, rate_url, submit
+from tests.conftest import launch_small_campaign
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -176,18 +177,9 @@ def test_history_lists_only_own_ratings(expert_setup):
 def small_campaign(rated_dataset):
     """Two source pairs x 2 methods, two raters each, two experts: 4 items per expert."""
     experts = [UserFactory(username=f"small_{c}") for c in "ab"]
-    campaign = campaign_create(
-        name="Small secret",
-        created_by=rated_dataset.owner,
-        datasets=[rated_dataset],
-        methods=["native_caption", "mllm_reformatted"],
-        n=2,
-        raters_per_item=2,
-        seed=3,
-        experts=experts,
-        expert_title="Small audit",
-    )
-    return campaign_launch(campaign=campaign), experts
+    campaign = launch_small_campaign(rated_dataset, experts=experts, raters_per_item=2, seed=3,
+                                     name="Small secret", expert_title="Small audit")  # fmt: skip
+    return campaign, experts
 
 
 def test_finishing_a_campaign_shows_thanks(small_campaign, client):
