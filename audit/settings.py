@@ -209,6 +209,9 @@ IMAGE_MAX_PIXELS = env.int("AUDIT_IMAGE_MAX_PIXELS", default=100_000_000)
 IMAGE_MAX_BYTES = env.int("AUDIT_IMAGE_MAX_BYTES", default=64 * 1024 * 1024)
 IMAGE_URL_MAX_AGE = env.int("AUDIT_IMAGE_URL_MAX_AGE", default=6 * 3600)
 IMAGE_THUMBNAIL_SIZES = (128, 256, 512)
+# Thumbnails are made in the request only for images up to this many pixels (an 8000x8000 PNG
+# costs a second and 250 MB to decode); larger ones are served whole, without metadata.
+IMAGE_THUMBNAIL_MAX_PIXELS = env.int("AUDIT_IMAGE_THUMBNAIL_MAX_PIXELS", default=12_000_000)
 
 # Imports: records per database batch, and the largest single JSON record accepted.
 IMPORT_CHUNK_SIZE = env.int("AUDIT_IMPORT_CHUNK_SIZE", default=5000)

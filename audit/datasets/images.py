@@ -209,11 +209,38 @@ def ensure_thumbnail(sha256: str, fmt: str, size: int) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with PILImage.open(store_path(sha256, fmt)) as im:
+        icc = im.info.get("icc_profile")
         im.draft("RGB", (size, size))  # JPEG: decode at a reduced scale
         im.thumbnail((size, size))
         rgb = im.convert("RGB")
+    rgb.info = {}  # no comment, EXIF or text carried into the thumbnail; the profile only
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
     with os.fdopen(fd, "wb") as fh:
-        rgb.save(fh, "JPEG", quality=85)
+        rgb.save(fh, "JPEG", quality=85, **({"icc_profile": icc} if icc else {}))
     os.replace(tmp, target)
     return target
+
+
+# What the clean copy of each stored format is written as (see audit.datasets.clean).
+CLEAN_FORMAT = {"TIFF": "PNG", "BMP": "PNG"}
+
+
+def clean_path(sha256: str, fmt: str) -> tuple[Path, str]:
+    out = CLEAN_FORMAT.get(fmt, fmt)
+    return settings.IMAGE_STORE_DIR / "clean" / sha256[:2] / f"{sha256}.{ALLOWED_FORMATS[out]}", out
+
+
+def ensure_clean(sha256: str, fmt: str) -> tuple[Path, str]:
+    """Make (once) and return the stored image's copy without metadata, and its format."""
+    from audit.datasets.clean import clean_image
+
+    target, out = clean_path(sha256, fmt)
+    if target.exists():
+        return target, out
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data, _ = clean_image(store_path(sha256, fmt).read_bytes(), fmt)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, target)
+    return target, out

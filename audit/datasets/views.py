@@ -6,7 +6,7 @@ from django.http import FileResponse, Http404
 from django.views.decorators.http import require_GET
 
 from audit.datasets import selectors
-from audit.datasets.images import ensure_thumbnail, store_path
+from audit.datasets.images import ensure_clean, ensure_thumbnail, store_path
 
 
 @require_GET
@@ -17,15 +17,20 @@ def image_view(request, token: str):
     if image is None or not selectors.user_can_view_image(request.user, image):
         raise Http404("No such image.")
     size = request.GET.get("size")
-    if size is not None:
-        if not size.isdigit() or int(size) not in settings.IMAGE_THUMBNAIL_SIZES:
-            raise Http404("No such image size.")
+    if size is not None and (not size.isdigit() or int(size) not in settings.IMAGE_THUMBNAIL_SIZES):
+        raise Http404("No such image size.")
+    if not store_path(image.sha256, image.format).exists():
+        raise Http404("No such image.")
+    # Decoding a huge image for a thumbnail would hold the request for seconds and hundreds of
+    # MB: above the cap the clean full image is served and the browser scales it.
+    small_enough = image.width * image.height <= settings.IMAGE_THUMBNAIL_MAX_PIXELS
+    if size is not None and small_enough:
         path, content_type = ensure_thumbnail(image.sha256, image.format, int(size)), "image/jpeg"
     else:
-        path = store_path(image.sha256, image.format)
-        content_type = f"image/{image.format.lower()}"
-    if not path.exists():
-        raise Http404("No such image.")
+        # Everyone is served the copy without metadata (EXIF, comments, text chunks can name
+        # the method, the dataset or the model); the original stays in the store for exports.
+        path, fmt = ensure_clean(image.sha256, image.format)
+        content_type = f"image/{fmt.lower()}"
     response = FileResponse(path.open("rb"), content_type=content_type)
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
