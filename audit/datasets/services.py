@@ -1,10 +1,8 @@
-"""Writes for the dataset layer: importing files, import jobs, methods."""
+"""Writes for the dataset layer: importing a file (``dataset_import``, which drives the steps of
+``importers.pipeline``) and import jobs (admin and API uploads, run on the io queue)."""
 
-import json
-import logging
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -12,261 +10,39 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from audit.datasets.errors import FileFormatError, ImportFailed, RecordError, RecordProblem
-from audit.datasets.images import (
-    ImageProblem,
-    ImageSources,
-    ImageStoreWriter,
-    probe_image,
+from audit.core.tasks import broker_down_message, enqueue_on_commit
+from audit.datasets.errors import FileFormatError, ImportFailed, RecordProblem
+from audit.datasets.images import ImageStoreWriter
+from audit.datasets.importers.formats import FORMATS, ImportOptions, guess_kind
+from audit.datasets.importers.pipeline import (
+    MAX_REPORTED_PROBLEMS,
+    ChunkWriter,
+    ImageResolver,
+    ImportSummary,
+    Progress,
+    import_records,
+    open_image_sources,
+    open_records,
+    record_parser,
+    write_rejects,
 )
-from audit.datasets.importers.formats import (
-    FORMATS,
-    ImportOptions,
-    ParsedRecord,
-    guess_format,
-    guess_kind,
-)
-from audit.datasets.importers.reading import READERS, ByteCounter, ReadAhead, detect_container
-from audit.datasets.importers.writers import ItemRow, PairRow, writer_for_connection
-from audit.datasets.models import Dataset, Image, ImportJob, Method
-
-logger = logging.getLogger(__name__)
-
-MAX_REPORTED_PROBLEMS = 100
-Progress = Callable[[int, int, int], None]  # records read, bytes read, bytes in all
+from audit.datasets.importers.writers import writer_for_connection
+from audit.datasets.models import Dataset, ImportJob, Method
 
 
-@dataclass
-class ImportSummary:
-    dataset: str
-    format: str
-    records: int = 0
-    items_created: int = 0
-    items_duplicate: int = 0
-    source_pairs_created: int = 0
-    source_pairs_reused: int = 0
-    images_stored: int = 0
-    images_reused: int = 0
-    images_without_file: int = 0
-    rejects: int = 0
-    rejects_path: str | None = None
-    seconds: float = 0.0
-    problems: list[dict] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def _open_records(path: Path, fmt: str, max_record_bytes: int):
-    """The file's records and the format to parse them with (guessing it for 'auto')."""
-    fp = path.open("rb")
-    suffix = path.suffix.lower()
-    if fmt == "csv" or suffix == ".csv":
-        container = "csv"
-    elif suffix in (".jsonl", ".ndjson"):
-        container = "jsonl"
-    elif suffix == ".json":
-        container = "json"  # a .json file must hold one array; anything else is an error
-    else:
-        container = detect_container(fp)
-    if fmt == "auto":
-        try:
-            first = next(READERS[container](ByteCounter(fp), max_record_bytes=max_record_bytes))
-        except StopIteration:
-            fp.close()
-            raise ImportFailed([RecordProblem("the file holds no records")]) from None
-        except RecordError as exc:
-            fp.close()
-            raise ImportFailed([exc.problem]) from None
-        fmt = guess_format(first[1], path.name)
-        fp.seek(0)
-    if container not in FORMATS[fmt].containers:
-        container = FORMATS[fmt].containers[0]
-    counter = ByteCounter(fp)
-    return fp, counter, READERS[container](counter, max_record_bytes=max_record_bytes), fmt
-
-
-class _ImageResolver:
-    """Finds, checks and stores the images a record names; remembers paths already done."""
-
-    def __init__(self, sources: ImageSources, store: ImageStoreWriter, summary: ImportSummary):
-        self.sources = sources
-        self.store = store
-        self.summary = summary
-        self.by_path: dict[str, int | ImageProblem] = {}
-
-    def resolve(self, record: ParsedRecord) -> list[int | None]:
-        if self.sources.empty:
-            self.summary.images_without_file += len(record.image_paths)
-            return [None] * len(record.image_paths)
-        ids: list[int | None] = []
-        for i, path in enumerate(record.image_paths):
-            found = self.by_path.get(path)
-            if found is None:
-                found = self.by_path[path] = self._load(path)
-            if isinstance(found, ImageProblem):
-                raise RecordError(
-                    RecordProblem(
-                        f"{path[:200]!r}: {found}",
-                        record.position,
-                        record.external_id,
-                        f"image[{i}]",
-                    )
-                )
-            ids.append(found)
-        return ids
-
-    def _load(self, path: str) -> int | ImageProblem:
-        try:
-            data = self.sources.read(path)
-            if data is None:
-                return ImageProblem("not found in the given image folders or zips")
-            probed = probe_image(data)
-        except ImageProblem as exc:
-            return exc
-        image = Image.objects.filter(sha256=probed.sha256).only("id").first()
-        if image:
-            self.summary.images_reused += 1
-            self.store.put(probed, data)  # the file may have been lost: put is a no-op if not
-            return image.pk
-        self.store.put(probed, data)
-        self.summary.images_stored += 1
-        return Image.objects.create(
-            sha256=probed.sha256,
-            format=probed.format,
-            width=probed.width,
-            height=probed.height,
-            size_bytes=probed.size_bytes,
-        ).pk
-
-
-class _ChunkWriter:
-    """Turns a chunk of parsed records into source pairs and items, deduplicated."""
-
-    def __init__(self, writer, dataset: Dataset, summary: ImportSummary, check_existing: bool):
-        self.writer = writer
-        self.summary = summary
-        self.check_existing = check_existing
-        self.pair_ids: dict[str, int] = {}
-        self.seen_items: set[bytes] = set()
-        self.methods = {m.key: m.pk for m in Method.objects.all()}
-
-    def method_id(self, record: ParsedRecord) -> int:
-        if not record.method_key:
-            raise RecordError(
-                RecordProblem(
-                    "no construction method: give --method KEY or a 'method' column",
-                    record.position,
-                    record.external_id,
-                    "method",
-                )
-            )
-        pk = self.methods.get(record.method_key)
-        if pk is None:
-            known = ", ".join(sorted(self.methods))
-            raise RecordError(
-                RecordProblem(
-                    f"unknown method {record.method_key!r} (known: {known})",
-                    record.position,
-                    record.external_id,
-                    "method",
-                )
-            )
-        return pk
-
-    def write(self, chunk: list[tuple[ParsedRecord, list[int | None], int, tuple | None]]) -> None:
-        """``chunk``: (record, image ids, method id, the writer's prepare for it)."""
-        writer, summary, pair_ids = self.writer, self.summary, self.pair_ids
-        keys = {rec.pair_key for rec, _, _, _ in chunk}
-        unknown = [k for k in keys if k not in pair_ids]
-        existing = writer.lookup_pairs(unknown) if unknown else {}
-        summary.source_pairs_reused += len(existing)
-        pair_ids.update(existing)
-
-        new_rows: dict[str, PairRow] = {}
-        updates: list[tuple[int, str, str, str, str]] = []
-        links: list[tuple[int, int, int]] = []
-        for rec, image_ids, _, prepared in chunk:
-            key = rec.pair_key
-            pk = pair_ids.get(key)
-            if pk is None:
-                row = new_rows.get(key)
-                if row is None:
-                    new_rows[key] = row = PairRow(
-                        key,
-                        rec.caption,
-                        rec.context,
-                        rec.modality,
-                        rec.body_part,
-                        list(
-                            zip(
-                                range(len(rec.image_paths)), rec.image_paths, image_ids, strict=True
-                            )
-                        ),
-                    )
-                    if prepared is not None and prepared[1] is not None:
-                        row.prepared = prepared[1:]
-                else:
-                    row.prepared = None  # merged: the writer formats the row itself
-                    row.caption = rec.caption or row.caption
-                    row.context = rec.context or row.context
-                    row.modality = row.modality or rec.modality
-                    row.body_part = row.body_part or rec.body_part
-                    row.links = [
-                        (i, p, old if old is not None else new)
-                        for (i, p, old), new in zip(row.links, image_ids, strict=True)
-                    ]
-                continue
-            if rec.caption or rec.context:
-                updates.append((pk, rec.caption, rec.context, rec.modality, rec.body_part))
-            links.extend((pk, i, img) for i, img in enumerate(image_ids) if img is not None)
-        if new_rows:
-            created = writer.create_pairs(list(new_rows.values()))
-            summary.source_pairs_created += len(created)
-            pair_ids.update(created)
-        if updates:
-            writer.update_pairs(updates)
-        if links:
-            writer.fill_links(links)
-
-        rows: list[ItemRow] = []
-        hashes = []
-        seen, fromhex = self.seen_items, bytes.fromhex
-        duplicates = 0
-        for rec, _, method_id, prepared in chunk:
-            content_hash = rec.content_hash  # computed once per record, cached
-            digest = fromhex(content_hash[:32])
-            if digest in seen:
-                duplicates += 1
-                continue
-            seen.add(digest)
-            hashes.append(content_hash)
-            rows.append(
-                ItemRow(
-                    pair_ids[rec.pair_key],
-                    method_id,
-                    rec.kind,
-                    rec.external_id,
-                    rec.position,
-                    rec.question,
-                    rec.answer,
-                    rec.conversation,
-                    rec.conversation_json,
-                    rec.modality,
-                    rec.body_part,
-                    content_hash,
-                    prepared[0] if prepared is not None else None,
-                )
-            )
-        summary.items_duplicate += duplicates
-        if self.check_existing and hashes:
-            already = writer.existing_item_hashes(hashes)
-            if already:
-                summary.items_duplicate += len(already)
-                rows = [r for r in rows if r.content_hash not in already]
-        if rows:
-            writer.create_items(rows)
-            summary.items_created += len(rows)
+def _check_request(*, path: Path, fmt: str, method_key: str | None, dataset_name: str) -> None:
+    """What can be refused before the file is opened."""
+    if fmt != "auto" and fmt not in FORMATS:
+        raise ImportFailed(
+            [RecordProblem(f"unsupported format {fmt!r}; use one of {', '.join(FORMATS)} or auto")]
+        )
+    if not path.is_file():
+        raise ImportFailed([RecordProblem(f"{path}: no such file")])
+    if method_key and not Method.objects.filter(key=method_key).exists():
+        known = ", ".join(Method.objects.values_list("key", flat=True))
+        raise ImportFailed([RecordProblem(f"unknown method {method_key!r} (known: {known})")])
+    if not dataset_name.strip():
+        raise ImportFailed([RecordProblem("a dataset name is required")])
 
 
 def dataset_import(
@@ -284,7 +60,8 @@ def dataset_import(
     owner=None,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    """Import one file into the dataset named ``dataset_name`` (created if new).
+    """Import one file into the dataset named ``dataset_name`` (created if new), through the
+    steps of ``importers.pipeline``.
 
     All-or-nothing by default: any bad record fails the import, which then leaves nothing in the
     database or the image store, and ImportFailed lists up to 100 problems. With
@@ -292,22 +69,11 @@ def dataset_import(
     """
     started = time.monotonic()
     path = Path(path)
-    if fmt != "auto" and fmt not in FORMATS:
-        raise ImportFailed(
-            [RecordProblem(f"unsupported format {fmt!r}; use one of {', '.join(FORMATS)} or auto")]
-        )
-    if not path.is_file():
-        raise ImportFailed([RecordProblem(f"{path}: no such file")])
-    if method_key and not Method.objects.filter(key=method_key).exists():
-        known = ", ".join(Method.objects.values_list("key", flat=True))
-        raise ImportFailed([RecordProblem(f"unknown method {method_key!r} (known: {known})")])
-    if not dataset_name.strip():
-        raise ImportFailed([RecordProblem("a dataset name is required")])
+    _check_request(path=path, fmt=fmt, method_key=method_key, dataset_name=dataset_name)
 
-    max_bytes = settings.IMPORT_MAX_RECORD_BYTES
-    fp, counter, records, fmt = _open_records(path, fmt, max_bytes)
+    source = open_records(path=path, fmt=fmt, max_record_bytes=settings.IMPORT_MAX_RECORD_BYTES)
+    fmt = source.format
     bytes_total = path.stat().st_size
-    spec = FORMATS[fmt]
     options = ImportOptions(
         format=fmt,
         method_key=method_key,
@@ -316,14 +82,14 @@ def dataset_import(
         column_map=column_map or {},
     )
     summary = ImportSummary(dataset=dataset_name, format=fmt)
-    if spec.needs_method and not method_key and "method" not in (column_map or {}):
-        fp.close()
+    if FORMATS[fmt].needs_method and not method_key and "method" not in (column_map or {}):
+        source.close()
         raise ImportFailed([RecordProblem(f"format {fmt!r} needs a method (--method KEY)")])
     try:
-        sources = ImageSources([Path(p) for p in image_sources])
-    except ImageProblem as exc:
-        fp.close()
-        raise ImportFailed([RecordProblem(str(exc))]) from None
+        sources = open_image_sources([Path(p) for p in image_sources])
+    except ImportFailed:
+        source.close()
+        raise
 
     problems: list[RecordProblem] = [RecordProblem(p, field="images") for p in sources.problems]
     rejects: list[RecordProblem] = []
@@ -342,109 +108,57 @@ def dataset_import(
                 provenance={"file": path.name, "format": fmt, "kind": options.kind},
                 now=timezone.now(),
             )
-            chunks = _ChunkWriter(
-                writer, dataset, summary, check_existing=not created and dataset.items.exists()
+            chunks = ChunkWriter(
+                writer, summary, check_existing=not created and dataset.items.exists()
             )
-            resolver = _ImageResolver(sources, store, summary)
-            chunk: list = []
-            chunk_size = settings.IMPORT_CHUNK_SIZE
-            failed = False
-            parse, method_of = spec.parse, chunks.method_id
-
             # Re-importing into a dataset that has items: most records are likely duplicates,
             # not worth preparing rows for.
-            prepare = None if chunks.check_existing else writer.prepare
-            image_files = not sources.empty
-
-            def parse_one(item: tuple) -> tuple:
-                # In the read-ahead thread: no database here (images are resolved below).
-                position, raw = item
-                try:
-                    if isinstance(raw, RecordError):
-                        raise raw
-                    record = parse(position, raw, options)
-                    method_id = method_of(record)
-                except RecordError as exc:
-                    return position, exc, None, None
-                # The hashes too (cached on the record) and the writer's part of the row. One
-                # that fails (a lone surrogate cannot be encoded) fails again later in the
-                # writer, where it always did.
-                try:
-                    record.pair_key  # noqa: B018
-                    record.content_hash  # noqa: B018
-                    prepared = (
-                        prepare(record, method_id, image_files=image_files) if prepare else None
-                    )
-                except ValueError:
-                    prepared = None
-                return position, record, method_id, prepared
-
-            parsed = ReadAhead(records, parse_one, snapshot=lambda: counter.bytes_read)
-            try:
-                for position, record, method_id, prepared in parsed:
-                    summary.records = position
-                    try:
-                        if isinstance(record, RecordError):
-                            raise record
-                        image_ids = resolver.resolve(record)
-                    except RecordError as exc:
-                        if skip_invalid:
-                            rejects.append(exc.problem)
-                            continue
-                        failed = True
-                        problems.append(exc.problem)
-                        if len(problems) >= MAX_REPORTED_PROBLEMS:
-                            break
-                        continue
-                    if failed:
-                        continue  # keep checking to report more problems, but write nothing more
-                    chunk.append((record, image_ids, method_id, prepared))
-                    if len(chunk) >= chunk_size:
-                        chunks.write(chunk)
-                        chunk = []
-                        if progress:
-                            progress(position, parsed.snapshot, bytes_total)
-            finally:
-                parsed.close()
-            if failed:
-                raise ImportFailed(problems)
-            if chunk:
-                chunks.write(chunk)
-            if not summary.records:
-                raise ImportFailed([RecordProblem("the file holds no records")])
-            if summary.items_created == 0 and summary.items_duplicate == 0:
-                raise ImportFailed(
-                    rejects[:MAX_REPORTED_PROBLEMS] or [RecordProblem("no valid records")]
-                )
+            parse_one = record_parser(
+                options=options,
+                method_of=chunks.method_id,
+                prepare=None if chunks.check_existing else writer.prepare,
+                image_files=not sources.empty,
+            )
+            import_records(
+                source=source,
+                parse_one=parse_one,
+                resolver=ImageResolver(sources, store, summary),
+                chunks=chunks,
+                summary=summary,
+                problems=problems,
+                rejects=rejects,
+                skip_invalid=skip_invalid,
+                chunk_size=settings.IMPORT_CHUNK_SIZE,
+                bytes_total=bytes_total,
+                progress=progress,
+            )
     except FileFormatError as exc:
         store.rollback()
         raise ImportFailed(
-            [*problems, exc.problem][:MAX_REPORTED_PROBLEMS], asdict(summary)
+            [*problems, exc.problem][:MAX_REPORTED_PROBLEMS], summary.as_dict()
         ) from None
     except ImportFailed as exc:
         store.rollback()
-        exc.summary = asdict(summary)
+        exc.summary = summary.as_dict()
         raise
     except OSError as exc:
         store.rollback()
         raise ImportFailed(
-            [RecordProblem(f"storage error, nothing was imported: {exc}")], asdict(summary)
+            [RecordProblem(f"storage error, nothing was imported: {exc}")], summary.as_dict()
         ) from None
     except BaseException:
         store.rollback()
         raise
     finally:
-        fp.close()
+        source.close()
         sources.close()
 
     summary.rejects = len(rejects)
     summary.problems = [p.as_dict() for p in rejects[:MAX_REPORTED_PROBLEMS]]
     if rejects:
-        target = rejects_path or path.with_name(path.name + ".rejects.jsonl")
-        with open(target, "w", encoding="utf-8") as fh:
-            for problem in rejects:
-                fh.write(json.dumps(problem.as_dict(), ensure_ascii=False) + "\n")
-        summary.rejects_path = str(target)
+        summary.rejects_path = write_rejects(
+            rejects, rejects_path or path.with_name(path.name + ".rejects.jsonl")
+        )
     if progress:
         progress(summary.records, bytes_total, bytes_total)
     summary.seconds = round(time.monotonic() - started, 3)
@@ -493,22 +207,19 @@ def import_job_create(
         bytes_total=source.stat().st_size,
         created_by=created_by,
     )
-    transaction.on_commit(lambda: _enqueue_import(job.pk))
+    from audit.datasets.tasks import run_import_job  # tasks imports this module
+
+    enqueue_on_commit(run_import_job, job.pk, on_failure=lambda exc: _queue_failed(job.pk, exc))
     return job
 
 
-def _enqueue_import(job_id: int) -> None:
-    from audit.datasets.tasks import run_import_job
-
-    try:
-        run_import_job.delay(job_id)
-    except Exception as exc:  # the broker is down: say so on the job instead of hanging
-        logger.exception("could not queue import job %s", job_id)
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED,
-            error=f"could not queue the job (is the broker running?): {exc}",
-            finished_at=timezone.now(),
-        )
+def _queue_failed(job_id: int, exc: Exception) -> None:
+    """The broker is down: the job says so instead of hanging in "queued"."""
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportJob.Status.FAILED,
+        error=broker_down_message(exc),
+        finished_at=timezone.now(),
+    )
 
 
 def import_job_run(*, job_id: int) -> ImportJob:

@@ -6,22 +6,16 @@ chunk whose worker died is delivered again, and the chunk service is idempotent.
 runs with ``--concurrency 1 --prefetch-multiplier 1`` so it never holds a second chunk.
 """
 
-from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
-from audit.regeneration import services
+from audit.core.tasks import job_task
+from audit.regeneration import runner
 
 
-@shared_task(
-    bind=True,
+@job_task(
     name="regeneration.run_chunk",
-    queue=settings.CELERY_QUEUE_GPU,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError, InterfaceError, ConnectionError),
-    retry_backoff=True,
+    queue="gpu",
+    bind=True,
     retry_backoff_max=300,
     max_retries=5,
     soft_time_limit=1800,
@@ -29,7 +23,7 @@ from audit.regeneration import services
 )
 def run_chunk(self, job_id: int, offset: int) -> int | None:
     try:
-        next_offset = services.job_run_chunk(job_id=job_id, offset=offset)
+        next_offset = runner.job_run_chunk(job_id=job_id, offset=offset)
     except SoftTimeLimitExceeded:
         # What was written stays; the same chunk goes on in a fresh task (it skips the done).
         run_chunk.apply_async((job_id, offset), countdown=1)

@@ -1,5 +1,7 @@
 """The dataset API: permission-filtered browsing and import jobs."""
 
+from unittest import mock
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -92,6 +94,27 @@ def test_import_job_failure_is_reported(client, tmp_path):
     assert body["status"] == "failed"
     assert "record #1 (id 'x')" in body["error"]
     assert not Dataset.objects.filter(name="Bad").exists()
+
+
+def test_import_job_says_so_when_the_broker_is_down(
+    client, tmp_path, django_capture_on_commit_callbacks
+):
+    """A job the broker could not take is marked failed with the reason, never left queued."""
+    from audit.datasets import tasks
+
+    client.force_login(StaffFactory())
+    upload = SimpleUploadedFile("d.json", write_json(tmp_path / "d.json", []).read_bytes())
+    with (
+        mock.patch.object(
+            tasks.run_import_job, "apply_async", side_effect=ConnectionError("refused")
+        ),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post("/api/import-jobs/", {"file": upload, "dataset": "Down"})
+    assert response.status_code == 202
+    job = ImportJob.objects.get(pk=response.json()["id"])
+    assert job.status == "failed" and job.finished_at is not None
+    assert job.error == "could not queue the job (is the broker running?): refused"
 
 
 def test_import_job_without_permission_is_refused(client, tmp_path):

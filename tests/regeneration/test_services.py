@@ -6,6 +6,7 @@ campaign."""
 import base64
 import json
 import logging
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -14,7 +15,7 @@ from django.forms.models import model_to_dict
 from audit.datasets.images import store_path
 from audit.datasets.models import Dataset, Item, Method, SourcePair
 from audit.regeneration import methods as construction
-from audit.regeneration import selectors, services
+from audit.regeneration import runner, selectors, services
 from audit.regeneration.backends import BackendUnavailable
 from audit.regeneration.models import Generation, RegenerationJob
 from tests.factories import UserFactory
@@ -297,7 +298,7 @@ def test_a_server_that_keeps_failing_gives_failed_generations(marked, stub, fast
 
 
 def test_an_unreachable_server_fails_the_job_and_resume_continues(marked, stub, monkeypatch):
-    monkeypatch.setattr(services, "MAX_CONSECUTIVE_TRANSPORT_ERRORS", 3)
+    monkeypatch.setattr(runner, "MAX_CONSECUTIVE_TRANSPORT_ERRORS", 3)
     job = services.job_create(
         created_by=marked.owner,
         name="Down",
@@ -331,6 +332,34 @@ def test_cancel_and_resume(marked, stub):
     job = run_all(services.job_resume(job=job))
     assert job.status == "succeeded" and len(stub.requests) == 8
     assert Item.objects.filter(dataset=job.output_dataset).count() == 8
+
+
+def test_a_job_the_broker_cannot_take_says_so(marked, stub, django_capture_on_commit_callbacks):
+    """Started (create or resume) while the broker is down: failed with the reason, not queued."""
+    from audit.regeneration import tasks
+
+    with (
+        mock.patch.object(tasks.run_chunk, "apply_async", side_effect=ConnectionError("refused")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        job = services.job_create(
+            created_by=marked.owner,
+            name="No broker",
+            datasets=[marked],
+            methods=["llm_reformatted"],
+            model="stub-model",
+            base_url=stub.base_url,
+        )
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert job.error == "could not queue the job (is the broker running?): refused"
+    with (
+        mock.patch.object(tasks.run_chunk, "apply_async") as queued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        job = services.job_resume(job=job)
+    assert job.status == "queued"
+    queued.assert_called_once_with(args=(job.pk, 0), kwargs={})
 
 
 def test_the_api_key_comes_from_settings_and_is_never_stored_or_logged(
@@ -454,7 +483,7 @@ def test_cancel_stops_a_running_chunk_after_its_current_batch(marked, monkeypatc
 
     from tests.regeneration.stub_server import StubServer
 
-    monkeypatch.setattr(services, "FLUSH_EVERY", 2)
+    monkeypatch.setattr(runner, "FLUSH_EVERY", 2)
     slow = StubServer(delay=0.1).start()
     try:
         job = make_job(

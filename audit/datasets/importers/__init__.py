@@ -1,2 +1,3 @@
-"""Import pipeline: read (records from a file) -> parse (a format's record to a ParsedRecord) ->
-validate -> write (batched; PostgreSQL COPY or the ORM)."""
+"""Import pipeline (pipeline.py): read (records from a file, reading.py) -> parse (a format's
+record to a ParsedRecord, formats.py) -> resolve images -> write (batched; PostgreSQL COPY or the
+ORM, writers.py)."""
