@@ -5,29 +5,53 @@ exists answers 404."""
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from annotations import selectors
 from annotations.models import FLAGS
 
+# (keys, in the shortcut bar, in the guidelines dialog's full list)
 SHORTCUTS = [
-    ("1-5", "score the current criterion, then go to the next"),
-    ("↑ / ↓", "previous / next criterion"),
-    ("← / →", "lower / higher score"),
-    ("Enter", "submit"),
-    ("S", "skip (asks why)"),
-    ("G", "guidelines"),
-    ("Z / X", "zoom in / out"),
-    ("R", "reset the image view"),
-    ("[ / ]", "previous / next image"),
+    ("1-5", "score", "score the current criterion, then go to the next"),
+    ("↑ / ↓", "criterion", "previous / next criterion"),
+    ("← / →", "step", "lower / higher score"),
+    ("Enter", "submit", "submit"),
+    ("S", "skip", "skip (asks why)"),
+    ("F 1-6", "flag", "flag: F, then the flag's number (again to untick)"),
+    ("C", "comment", "write a comment (Esc leaves it, Ctrl+Enter submits)"),
+    ("Space / ⇧Space", "text", "scroll the text a page down / up"),
+    ("J / K", "text", "scroll the text a little down / up"),
+    ("Q", "question", "show / hide the question"),
+    ("G", "guidelines", "guidelines and every score definition"),
+    ("Z / X", "zoom", "zoom in / out"),
+    ("W", "window", "image window: soft tissue, bone, dark detail, none"),
+    ("R", "reset", "reset the image view (zoom, brightness, contrast, window)"),
+    ("[ / ]", "image", "previous / next image"),
+    ("D", "dark", "dark / light page (kept on this device)"),
 ]
+# The method guess, when a campaign asks for it.
+GUESS_SHORTCUT = ("H 1-9", "made how", "how the text was made: H, then the option's number")
+
+# The expert's own display choice, kept on their device: a cookie the server reads, so a dark
+# page is rendered dark (no white flash between items in a dark reading room).
+THEME_COOKIE = "rate_theme"
+QUESTION_COOKIE = "rate_question"  # "hidden": the question starts collapsed
+
+
+def _theme(request) -> str:
+    return "dark" if request.COOKIES.get(THEME_COOKIE) == "dark" else "light"
 
 
 @require_GET
 @login_required
 def queue(request):
-    campaigns = list(selectors.expert_queue(request.user))
-    return render(request, "annotations/queue.html", {"campaigns": campaigns})
+    campaigns = list(selectors.expert_queue(request.user, pace=True))
+    for c in campaigns:
+        c.time_left = selectors.time_left(c.__dict__, left=c.left)
+    return render(
+        request, "annotations/queue.html", {"campaigns": campaigns, "theme": _theme(request)}
+    )
 
 
 @require_GET
@@ -41,7 +65,7 @@ def campaign(request, campaign_id):
     return render(
         request,
         "annotations/done.html",
-        {"campaign": campaign, "upcoming": upcoming},
+        {"campaign": campaign, "upcoming": upcoming, "theme": _theme(request)},
     )
 
 
@@ -52,6 +76,13 @@ def rate(request, campaign_id, assignment_id):
         request.user, campaign_id=campaign_id, assignment_id=assignment_id
     )
     page = selectors.rating_page(assignment)
+    config = page.config()
+    history_url = reverse("annotations:history", kwargs={"campaign_id": campaign_id})
+    from_history = request.GET.get("from") == "history"
+    if from_history:
+        # Opened from History to revise: a submit returns there, to this item's row.
+        config["returnUrl"] = f"{history_url}#a-{assignment.public_id}"
+    shortcuts = SHORTCUTS + ([GUESS_SHORTCUT] if page.guess_options else [])
     return render(
         request,
         "annotations/rate.html",
@@ -59,8 +90,11 @@ def rate(request, campaign_id, assignment_id):
             "page": page,
             "campaign": page.campaign,
             "flags": FLAGS.items(),
-            "shortcuts": SHORTCUTS,
-            "config": page.config(),
+            "shortcuts": shortcuts,
+            "config": config,
+            "from_history": from_history,
+            "theme": _theme(request),
+            "question_open": request.COOKIES.get(QUESTION_COOKIE) != "hidden",
         },
     )
 
@@ -69,12 +103,18 @@ def rate(request, campaign_id, assignment_id):
 @login_required
 def history(request, campaign_id):
     campaign = selectors.expert_campaign_with_counts_or_404(request.user, campaign_id)
-    entries = selectors.history(campaign=campaign, expert=request.user)
+    entries = selectors.history(campaign=campaign, expert=request.user, previews=True)
     criteria = list(campaign.criteria.all())
     for entry in entries:
         entry["score_list"] = [entry["scores"].get(c.key) for c in criteria]
     return render(
         request,
         "annotations/history.html",
-        {"campaign": campaign, "entries": entries, "criteria": criteria, "flags": FLAGS},
+        {
+            "campaign": campaign,
+            "entries": entries,
+            "criteria": criteria,
+            "flags": FLAGS,
+            "theme": _theme(request),
+        },
     )

@@ -1,9 +1,11 @@
 /* The two dialogs: the skip dialog (a reason, then a skip is submitted) and the guidelines.
- * Closing either puts the focus back on the current criterion. */
+ * Closing either puts the focus back on the current criterion. And the page's two display
+ * toggles, kept on this device in cookies the server renders the next page with: the dark
+ * reading mode (D) and the question shown or folded (Q). */
 
 import { changed } from "./drafts.js";
 import { focusCriterion } from "./form.js";
-import { $, config, guidelinesDialog, skipButton, skipDialog, skipReasonInput, state } from "./page.js";
+import { $, config, guidelinesDialog, setDeviceCookie, skipButton, skipDialog, skipReasonInput, state } from "./page.js";
 import { submit } from "./submit.js";
 
 export function dialogOpen() {
@@ -50,4 +52,29 @@ export function wireDialogs() {
   $("open-guidelines").addEventListener("click", openGuidelines);
   $("close-guidelines").addEventListener("click", function () { guidelinesDialog.close(); });
   guidelinesDialog.addEventListener("close", function () { focusCriterion(state.current); });
+}
+
+export function toggleTheme() {
+  var dark = !document.body.classList.contains("theme-dark");
+  document.body.classList.toggle("theme-dark", dark);
+  setDeviceCookie("rate_theme", dark ? "dark" : "light");
+  var button = $("theme-toggle");
+  if (button) button.setAttribute("aria-pressed", dark ? "true" : "false");
+}
+
+export function toggleQuestion() {
+  var box = $("question-box");
+  if (box) box.open = !box.open; // the toggle event below keeps the choice
+}
+
+export function wireToggles() {
+  var button = $("theme-toggle");
+  if (button) button.addEventListener("click", toggleTheme);
+  var box = $("question-box");
+  if (box) {
+    box.addEventListener("toggle", function () {
+      setDeviceCookie("rate_question", box.open ? "shown" : "hidden");
+      document.dispatchEvent(new CustomEvent("rate:textchange"));
+    });
+  }
 }

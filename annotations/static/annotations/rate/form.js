@@ -1,5 +1,6 @@
-/* The rating form: reading and filling it, the current criterion and its definition line,
- * and the messages and field errors shown under it. */
+/* The rating form: reading and filling it, the current criterion, the anchor text shown under
+ * each criterion's buttons (the focused, hovered or chosen score's definition), and the messages
+ * and field errors shown under it. */
 
 import { $, comment, criteria, definition, form, formMessage, state } from "./page.js";
 
@@ -31,6 +32,7 @@ export function applyInput(data) {
   comment.value = data.comment || "";
   form.querySelectorAll("input[name=method_guess]").forEach(function (i) { i.checked = i.value === data.method_guess; });
   state.skipReason = data.skip_reason || "";
+  criteria.forEach(function (fs) { showLine(fs); });
   if (data.active_seconds) state.activeSeconds = Math.max(state.activeSeconds, +data.active_seconds || 0);
 }
 
@@ -41,12 +43,30 @@ export function firstMissing() {
 
 /* ---------------------------------------------------------------- criteria */
 
+/** The line under a criterion's buttons: ``radio``'s anchor (hovered or focused), else the chosen
+ * score's, else the criterion's question. Two lines tall whatever it holds: no layout shift. */
+export function showLine(fs, radio) {
+  var line = fs.querySelector(".anchor-line");
+  if (!line) return;
+  var r = radio || checked(fs);
+  if (r) {
+    var value = document.createElement("b");
+    value.textContent = r.value;
+    line.replaceChildren(value, " — " + (r.dataset.anchor || "no definition"));
+  } else {
+    line.textContent = fs.dataset.question || "Choose a score.";
+  }
+  line.classList.toggle("is-anchor", !!r);
+}
+
 export function showAnchor(fs, radio) {
-  // One definition line for all criteria (no layout shift): the hovered or focused score's
-  // anchor text, else the current criterion's chosen score, else its question.
-  if (!definition) return;
+  // The criterion's own line, and one definition line for all criteria (read to screen
+  // readers): the hovered or focused score's anchor text, else the current criterion's chosen
+  // score, else its question.
   fs = fs || criteria[state.current];
   if (!fs) return;
+  showLine(fs, radio);
+  if (!definition) return;
   var name = fs.querySelector("legend").textContent.trim();
   var r = radio || checked(fs);
   definition.textContent = r
@@ -79,9 +99,9 @@ export function wireForm(changed) {
       r.addEventListener("change", function () { showAnchor(fs); clearFieldError(fs.dataset.key); changed(); });
       var label = r.closest("label");
       label.addEventListener("mouseenter", function () { showAnchor(fs, r); });
-      label.addEventListener("mouseleave", function () { showAnchor(); });
+      label.addEventListener("mouseleave", function () { showLine(fs); showAnchor(); });
       r.addEventListener("focus", function () { setCurrent(n); showAnchor(fs, r.checked ? r : null); });
-      r.addEventListener("blur", function () { showAnchor(); });
+      r.addEventListener("blur", function () { showLine(fs); showAnchor(); });
     });
     fs.addEventListener("pointerdown", function () { setCurrent(n); });
   });

@@ -1,12 +1,71 @@
 /* The keyboard: digits score the current criterion and move on, arrows move between criteria
  * and step a score, Enter (or Ctrl/Cmd+Enter anywhere) submits, S skips, G opens the
- * guidelines, Z/X/R/[/] drive the image viewer, Esc leaves the comment. */
+ * guidelines, Z/X/W/R/[/] drive the image viewer, Esc leaves the comment. F then a digit ticks
+ * a flag, H then a digit picks the "how was it made" guess, C goes to the comment. Space and
+ * Shift+Space, J/K, PageDown/PageUp and Home/End scroll the text when it is longer than its
+ * column; Q folds the question, D switches the dark reading mode. */
 
 import { changed } from "./drafts.js";
-import { dialogOpen, openGuidelines, openSkip } from "./dialogs.js";
+import { dialogOpen, openGuidelines, openSkip, toggleQuestion, toggleTheme } from "./dialogs.js";
 import { checked, clearFieldError, firstMissing, focusCriterion, radios, showAnchor } from "./form.js";
-import { criteria, isTyping, state, submitButton } from "./page.js";
+import { $, comment, criteria, form, isTyping, qa, state, submitButton } from "./page.js";
 import { submit } from "./submit.js";
+
+/* ---------------------------------------------------------------- the text */
+
+function scrollText(how) {
+  if (!qa) return;
+  // A page, less two lines kept for context (most of it, in a short column).
+  var page = Math.max(qa.clientHeight * 0.6, qa.clientHeight - 48);
+  var line = 3 * 21;
+  var top = { down: page, up: -page, lineDown: line, lineUp: -line }[how];
+  if (how === "home") qa.scrollTop = 0;
+  else if (how === "end") qa.scrollTop = qa.scrollHeight;
+  else qa.scrollBy({ top: top, behavior: "auto" });
+}
+
+/** The "More below" mark, shown while the text runs on below its column. */
+export function wireTextScroll() {
+  var more = $("more-text");
+  if (!qa || !more) return;
+  var update = function () { more.hidden = qa.scrollTop + qa.clientHeight >= qa.scrollHeight - 2; };
+  qa.addEventListener("scroll", update, { passive: true });
+  window.addEventListener("resize", update);
+  document.addEventListener("rate:textchange", update);
+  update();
+}
+
+/* ---------------------------------------------------------------- F / H, then a digit */
+
+function groupOf(kind) {
+  return kind === "flag" ? $("flags") : $("method-guess");
+}
+
+function disarm() {
+  if (!state.prefix) return;
+  var group = groupOf(state.prefix);
+  if (group) group.classList.remove("armed");
+  state.prefix = null;
+  clearTimeout(state.prefixTimer);
+}
+
+function arm(kind) {
+  disarm();
+  var group = groupOf(kind);
+  if (!group || group.matches(":disabled")) return;
+  state.prefix = kind;
+  group.classList.add("armed");
+  state.prefixTimer = setTimeout(disarm, 4000);
+}
+
+function pick(kind, n) {
+  var name = kind === "flag" ? "flag" : "method_guess";
+  var input = form.querySelectorAll("input[name=" + name + "]")[n - 1];
+  if (!input || input.matches(":disabled")) return;
+  // A flag toggles; the guess is one of several, and its own digit again clears it.
+  input.checked = !input.checked;
+  changed();
+}
 
 function setScore(fs, value) {
   var found = radios(fs).filter(function (r) { return parseInt(r.value, 10) === value; })[0];
@@ -62,6 +121,15 @@ export function wireKeys(viewer) {
     }
     var onRange = t && t.type === "range";
     var key = e.key;
+    if (state.prefix) {
+      var kind = state.prefix;
+      disarm();
+      if (/^[1-9]$/.test(key)) { e.preventDefault(); pick(kind, parseInt(key, 10)); return; }
+      if (key === "Escape") { e.preventDefault(); return; }
+      // any other key: the F or H is forgotten and the key does what it always does
+    }
+    var native = t && (t.tagName === "BUTTON" || t.tagName === "A" || t.tagName === "SUMMARY" ||
+                       t.tagName === "SELECT" || t.type === "checkbox");
     if (/^[0-9]$/.test(key)) {
       e.preventDefault();
       scoreCurrent(parseInt(key, 10));
@@ -92,6 +160,31 @@ export function wireKeys(viewer) {
       case "x": case "X": case "-": e.preventDefault(); viewer.zoomOut(); return;
       case "r": case "R": e.preventDefault(); viewer.reset(); return;
       case "[": e.preventDefault(); viewer.previous(); return;
+      case "w": case "W": e.preventDefault(); viewer.cycleWindow(); return;
+      case "f": case "F": e.preventDefault(); arm("flag"); return;
+      case "h": case "H": e.preventDefault(); arm("guess"); return;
+      case "c": case "C":
+        if (comment && !comment.matches(":disabled")) { e.preventDefault(); comment.focus(); }
+        return;
+      case "q": case "Q": e.preventDefault(); toggleQuestion(); return;
+      case "d": case "D": e.preventDefault(); toggleTheme(); return;
+      case " ":
+        if (native) return; // Space presses a focused button or ticks a focused flag
+        e.preventDefault();
+        scrollText(e.shiftKey ? "up" : "down");
+        return;
+      case "PageDown": case "PageUp":
+        if (onRange || native) return;
+        e.preventDefault();
+        scrollText(key === "PageDown" ? "down" : "up");
+        return;
+      case "Home": case "End":
+        if (onRange || native) return;
+        e.preventDefault();
+        scrollText(key === "Home" ? "home" : "end");
+        return;
+      case "j": case "J": e.preventDefault(); scrollText("lineDown"); return;
+      case "k": case "K": e.preventDefault(); scrollText("lineUp"); return;
       case "]": e.preventDefault(); viewer.next(); return;
       default:
     }

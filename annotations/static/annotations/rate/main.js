@@ -7,17 +7,17 @@
  *   activity.js  active time
  *   drafts.js    drafts in this browser and on the server, restore on load
  *   submit.js    submit and retry with the same client id; errors keep the input
- *   dialogs.js   the skip and guidelines dialogs
- *   viewer.js    image zoom, pan, brightness, contrast, thumbnails
- *   keys.js      keyboard shortcuts
+ *   dialogs.js   the skip and guidelines dialogs; the dark mode and question toggles
+ *   viewer.js    image zoom, pan, brightness, contrast, window presets, thumbnails; kept per campaign
+ *   keys.js      keyboard shortcuts, scrolling the text
  *
  * This module only wires them, in the order the listeners must run. */
 
 import { startActiveTime } from "./activity.js";
-import { wireDialogs } from "./dialogs.js";
+import { wireDialogs, wireToggles } from "./dialogs.js";
 import { changed, restore, saveOnLeave } from "./drafts.js";
 import { firstMissing, focusCriterion, wireForm } from "./form.js";
-import { wireKeys } from "./keys.js";
+import { wireKeys, wireTextScroll } from "./keys.js";
 import { config, state } from "./page.js";
 import { wireSubmit } from "./submit.js";
 import { createViewer } from "./viewer.js";
@@ -26,8 +26,10 @@ if (config) {
   wireForm(changed);
   wireSubmit();
   wireDialogs();
-  const viewer = createViewer(config.images);
+  wireToggles();
+  const viewer = createViewer(config.images, config.campaign);
   wireKeys(viewer);
+  wireTextScroll();
   startActiveTime();
   saveOnLeave();
 

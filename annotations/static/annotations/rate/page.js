@@ -18,6 +18,7 @@ export const guidelinesDialog = $("guidelines-dialog");
 export const skipDialog = $("skip-dialog");
 export const skipReasonInput = $("skip-reason");
 export const definition = $("definition");
+export const qa = $("qa");
 export const storageKey = config ? "rate-draft:" + config.assignment : null;
 
 export const state = {
@@ -33,7 +34,28 @@ export const state = {
   pendingBody: null,
   draftTimer: null,
   dirty: false,
+  // "flag" or "guess" after F or H: the next digit picks in that group, not a score.
+  prefix: null,
+  prefixTimer: null,
 };
+
+/** The expert's display choices, kept in this browser (never sent). */
+export function loadPref(key, fallback) {
+  try {
+    var raw = window.localStorage.getItem(key);
+    return raw === null ? fallback : JSON.parse(raw);
+  } catch (e) { return fallback; }
+}
+export function savePref(key, value) {
+  try {
+    if (value === null) window.localStorage.removeItem(key);
+    else window.localStorage.setItem(key, JSON.stringify(value));
+  } catch (e) { /* private mode or full: the choice lasts this page */ }
+}
+/** A choice the server renders the page with (no flash before the script runs): a cookie. */
+export function setDeviceCookie(name, value) {
+  document.cookie = name + "=" + encodeURIComponent(value) + "; path=/; max-age=31536000; SameSite=Lax";
+}
 
 export function cookie(name) {
   var parts = document.cookie ? document.cookie.split("; ") : [];

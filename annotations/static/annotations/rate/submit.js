@@ -79,7 +79,8 @@ export function submit(skipped) {
       if (response.status === 200 || response.status === 201) {
         forgetLocal();
         setSaveState("Saved.");
-        window.location.assign((data && data.next) || window.location.href);
+        // Opened from History to revise: back there, to this item's row; else the next item.
+        window.location.assign(config.returnUrl || (data && data.next) || window.location.href);
         return;
       }
       state.submitting = false;
