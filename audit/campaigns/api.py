@@ -1,5 +1,6 @@
-"""REST API for campaign owners: CRUD on drafts, dry run, launch, pause/resume/close, progress
-and experts. Thin: every write is a service call; a service's ValidationError becomes a 400.
+"""REST API for campaign owners: CRUD on drafts, dry run, launch (a job: 202 and a URL to
+poll), pause/resume/close, progress and experts (on a launched campaign, a job too).
+Thin: every write is a service call; a service's ValidationError becomes a 400.
 
 Only owners (and staff) see a campaign; to anyone else it does not exist (404).
 """
@@ -11,17 +12,20 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
-from audit.campaigns import selectors, services
-from audit.campaigns.models import Membership
+from audit.campaigns import jobs, selectors, services
+from audit.campaigns.models import Campaign, CampaignJob, Membership
 from audit.campaigns.serializers import (
+    CampaignJobSerializer,
     CampaignSerializer,
     DryRunSerializer,
     ExpertListSerializer,
     ExpertSerializer,
     ExpertsResultSerializer,
+    JobAcceptedSerializer,
     ProgressSerializer,
 )
 from audit.core.openapi import BAD_REQUEST
@@ -127,13 +131,49 @@ class CampaignViewSet(viewsets.ModelViewSet):
         return self._campaign_data(campaign)
 
     @extend_schema(
-        summary="Draw the sample and assign it to the experts",
+        summary="Launch: queue the job that draws the sample and assigns it to the experts",
+        description="Answers 202 at once: the campaign is `launching` (experts see nothing of "
+        "it) until the job has committed, then `active`; a failed job returns it to `draft` "
+        "with the reason in the job's `error`. Poll `job.url` (also the Location header).",
         request=None,
-        responses={200: CampaignSerializer, 400: BAD_REQUEST},
+        responses={202: JobAcceptedSerializer, 400: BAD_REQUEST},
     )
     @action(detail=True, methods=["post"])
     def launch(self, request, public_id=None):
-        return self._lifecycle(lambda c: services.campaign_launch(campaign=c, actor=request.user))
+        campaign = self.get_object()
+        with service_errors():
+            job = jobs.campaign_launch_request(campaign=campaign, actor=request.user)
+        body = self._job_data(job)
+        return Response(
+            {"status": Campaign.Status.LAUNCHING, "job": body},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": body["url"]},
+        )
+
+    def _job_data(self, job) -> dict:
+        url = reverse(
+            "campaign-job",
+            kwargs={"public_id": job.campaign.public_id, "job_id": job.public_id},
+        )
+        return {**jobs.campaign_job_progress(job), "url": self.request.build_absolute_uri(url)}
+
+    @extend_schema(
+        summary="A campaign job (launch, reassignment): status, stage and counts",
+        responses={200: CampaignJobSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"jobs/(?P<job_id>[0-9a-fA-F-]{32,36})",
+        url_name="job",
+    )
+    def job(self, request, public_id=None, job_id=None):
+        campaign = self.get_object()
+        try:
+            job = campaign.jobs.get(public_id=job_id)
+        except (CampaignJob.DoesNotExist, DjangoValidationError):
+            raise NotFound("No such job.") from None
+        return Response(self._job_data(job))
 
     @extend_schema(
         summary="Pause an active campaign",
@@ -188,10 +228,11 @@ class CampaignViewSet(viewsets.ModelViewSet):
     @extend_schema(
         summary="Set the campaign's experts; pending work is redistributed",
         description="A list of experts, each by username or id, with an optional specialty. "
-        "Experts left out are deactivated; what they submitted stays. Answers how many pending "
-        "items moved.",
+        "Experts left out are deactivated; what they submitted stays. On a draft: 200 at once. "
+        "On a launched campaign: 202 with the job that moves the pending work (`job.url`); the "
+        "experts change when it commits, and its result says how many items moved.",
         request=ExpertSerializer(many=True),
-        responses={200: ExpertsResultSerializer, 400: BAD_REQUEST},
+        responses={200: ExpertsResultSerializer, 202: ExpertsResultSerializer, 400: BAD_REQUEST},
     )
     @action(detail=True, methods=["put"])
     def experts(self, request, public_id=None):
@@ -202,15 +243,21 @@ class CampaignViewSet(viewsets.ModelViewSet):
         experts = ExpertListSerializer(data=data, context=self.get_serializer_context())
         experts.is_valid(raise_exception=True)
         with service_errors():
-            moves = services.campaign_set_experts(
+            job = jobs.campaign_experts_request(
                 campaign=campaign, experts=experts.validated_data, actor=request.user
             )
+        body = {
+            "moves": 0 if job is None else None,
+            "experts": [
+                ExpertSerializer().to_representation(m)
+                for m in selectors.campaign_experts(campaign)
+            ],
+        }
+        if job is None:
+            return Response(body)
+        job_data = self._job_data(job)
         return Response(
-            {
-                "moves": len(moves),
-                "experts": [
-                    ExpertSerializer().to_representation(m)
-                    for m in selectors.campaign_experts(campaign)
-                ],
-            }
+            {**body, "job": job_data},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": job_data["url"]},
         )

@@ -113,9 +113,10 @@ def assign(
     layout = sorted(range(len(refs)), key=lambda i: (refs[i].method, rank[i]))
     ring = pool[:]
     rng.shuffle(ring)
-    queues: dict[int, list[CampaignItemRef]] = {e: [] for e in pool}
-    for s in range(len(refs) * k):
-        queues[ring[s % len(ring)]].append(refs[layout[s // k]])
+    # Slot s of the layout (each item k times in a row) goes to expert ring[s mod E].
+    flat = [refs[i] for i in layout for _ in range(k)]
+    queues = {e: flat[j :: len(ring)] for j, e in enumerate(ring)}
+    del flat
     slots = []
     for e in pool:
         for position, (ref, is_repeat) in enumerate(_queue(queues[e], rng, repeat_share)):
@@ -164,7 +165,9 @@ def _arrange(target: list[CampaignItemRef], ready_gap: int) -> list[tuple[Campai
     counts = Counter(ref.source_pair_id for ref in target)
     of_count = Counter(counts.values())  # how many sources have each remaining count
     top = max(counts.values())
-    remaining = list(target)
+    # Reversed, so the entry taken (nearly always one of the first few) is popped near the end
+    # of the list: O(1) instead of shifting every entry after it (O(n^2) for big queues).
+    remaining = target[::-1]
     placed_at: dict[int, int] = {}
     out: list[tuple[CampaignItemRef, bool]] = []
     prev = None
@@ -172,14 +175,16 @@ def _arrange(target: list[CampaignItemRef], ready_gap: int) -> list[tuple[Campai
     def best_rest(n: int, top: int, c_prev: int) -> int:
         # Fewest same-source neighbours for n entries whose largest source has `top` of them,
         # counting the neighbour before them, whose source has `c_prev` of them left (exact).
-        return max(0, 2 * top - n - 1) + (1 if 2 * c_prev >= n + 1 else 0)
+        least = 2 * top - n - 1
+        return (least if least > 0 else 0) + (1 if 2 * c_prev >= n + 1 else 0)
 
     while remaining:
         n = len(remaining)
         goal = best_rest(n, top, counts.get(prev, 0))
         pick = None
         for allow_early in (False, True):
-            for idx, ref in enumerate(remaining):
+            for idx in range(n - 1, -1, -1):
+                ref = remaining[idx]
                 s = ref.source_pair_id
                 first = placed_at.get(ref.campaign_item_id)
                 if not allow_early and first is not None and len(out) - first < ready_gap:
@@ -192,7 +197,7 @@ def _arrange(target: list[CampaignItemRef], ready_gap: int) -> list[tuple[Campai
             if pick is not None:
                 break
         if pick is None:  # unreachable while best_rest is exact; stay total anyway
-            pick = 0
+            pick = n - 1
         ref = remaining.pop(pick)
         s = ref.source_pair_id
         c = counts[s]

@@ -11,6 +11,8 @@ from audit.datasets.models import Dataset, Item, Method, SourcePair
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft"
+        # The launch job is drawing and writing the sample: experts see nothing, nothing changes.
+        LAUNCHING = "launching"
         ACTIVE = "active"
         PAUSED = "paused"
         CLOSED = "closed"
@@ -98,7 +100,10 @@ class Membership(models.Model):
 class CampaignItem(models.Model):
     """A sampled item, with what is needed to weight estimates (stratum, inclusion probability)."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    # The campaign's own index would duplicate the leading column of uniq_campaign_item.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
     source_pair = models.ForeignKey(SourcePair, on_delete=models.PROTECT, related_name="+")
     method = models.ForeignKey(Method, on_delete=models.PROTECT, related_name="+")
@@ -127,11 +132,16 @@ class Assignment(models.Model):
     # What an expert's URLs carry: random, so it reveals neither the item nor the order.
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
+    # No single-column indexes for these two: uniq_assignment (campaign_item, ...) and queue_idx
+    # (expert, ...) lead with them, and every index slows the launch's 300,000-row writes.
     campaign_item = models.ForeignKey(
-        CampaignItem, on_delete=models.CASCADE, related_name="assignments"
+        CampaignItem, on_delete=models.CASCADE, related_name="assignments", db_index=False
     )
     expert = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        db_index=False,
     )
     position = models.PositiveIntegerField()
     is_repeat = models.BooleanField(default=False)
@@ -155,3 +165,44 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"assignment {self.pk}"
+
+
+class CampaignJob(models.Model):
+    """A campaign change too big for a request (launch; reassigning pending work after the
+    experts changed), run by a worker in one transaction. Live progress (stage, counts) is in the
+    shared cache while the transaction is open; the row says queued/running/succeeded/failed."""
+
+    class Kind(models.TextChoices):
+        LAUNCH = "launch"
+        EXPERTS = "experts"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    # What the job needs besides the campaign (the experts job: [[user id, specialty], ...]).
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk} of campaign {self.campaign_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

@@ -5,10 +5,14 @@ import statistics
 from collections import defaultdict
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from audit.campaigns.models import Assignment, Campaign
+from audit.campaigns.models import Assignment, Campaign, CampaignJob
+
+# What experts see of: a draft, or a campaign whose launch job has not committed, is nothing.
+EXPERT_VISIBLE = (Campaign.Status.ACTIVE, Campaign.Status.PAUSED, Campaign.Status.CLOSED)
 
 
 def campaigns_owned_by(user) -> QuerySet[Campaign]:
@@ -41,7 +45,7 @@ def campaigns_for_expert(user) -> QuerySet[Campaign]:
         Campaign.objects.filter(
             memberships__user=user, memberships__role="expert", memberships__active=True
         )
-        .exclude(status=Campaign.Status.DRAFT)
+        .filter(status__in=EXPERT_VISIBLE)
         .annotate(
             done=Count("assignments", filter=mine & ~Q(assignments__status="pending")),
             left=Count("assignments", filter=mine & Q(assignments__status="pending")),
@@ -61,7 +65,7 @@ def expert_campaign_or_404(user, public_id) -> Campaign:
             memberships__role="expert",
             memberships__active=True,
         )
-        .exclude(status=Campaign.Status.DRAFT)
+        .filter(status__in=EXPERT_VISIBLE)
         .first()
     )
     if campaign is None:
@@ -112,6 +116,20 @@ def campaign_progress(campaign: Campaign) -> dict:
         key: {name: summary(entries) for name, entries in sorted(values.items())}
         for key, values in groups.items()
     }
+
+
+def latest_job(campaign: Campaign) -> CampaignJob | None:
+    """The campaign's most recent job (launch or reassignment), if any."""
+    return campaign.jobs.order_by("-created_at", "-pk").first()
+
+
+def owned_job_or_404(user, campaign_public_id, job_public_id) -> CampaignJob:
+    """A job of a campaign ``user`` owns (or staff); otherwise 404."""
+    campaign = owned_campaign_or_404(user, campaign_public_id)
+    try:
+        return campaign.jobs.get(public_id=job_public_id)
+    except (CampaignJob.DoesNotExist, ValueError, ValidationError):
+        raise Http404("No such job.") from None
 
 
 def can_create_campaigns(user) -> bool:

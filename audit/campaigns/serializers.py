@@ -276,5 +276,40 @@ class ProgressSerializer(serializers.Serializer):
 
 
 class ExpertsResultSerializer(serializers.Serializer):
-    moves = serializers.IntegerField(help_text="Pending items moved between experts.")
+    moves = serializers.IntegerField(
+        allow_null=True,
+        help_text="Pending items moved between experts (null while a job moves them).",
+    )
     experts = ExpertSerializer(many=True)
+    job = serializers.DictField(
+        required=False, help_text="On a launched campaign: the job moving the pending work."
+    )
+
+
+class JobStageSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    state = serializers.ChoiceField(choices=["done", "current", "todo"])
+
+
+class CampaignJobSerializer(serializers.Serializer):
+    """A campaign job (launch, reassignment) as ``jobs.campaign_job_progress`` describes it."""
+
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    status = serializers.ChoiceField(choices=["queued", "running", "succeeded", "failed"])
+    stage = serializers.CharField(allow_null=True, help_text="The stage running now.")
+    stage_label = serializers.CharField(allow_null=True)
+    done = serializers.IntegerField(allow_null=True, help_text="Rows done in this stage.")
+    total = serializers.IntegerField(allow_null=True, help_text="Rows this stage has.")
+    stages = JobStageSerializer(many=True)
+    result = serializers.DictField(help_text="Counts, once it succeeded.")
+    error = serializers.CharField(help_text="Why it failed.")
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    url = serializers.CharField(help_text="Where to poll the job.")
+
+
+class JobAcceptedSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="The campaign's status (launching).")
+    job = CampaignJobSerializer()

@@ -5,7 +5,7 @@ rows ordered by primary key, calls them, and writes the result in one transactio
 """
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -15,14 +15,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.campaigns import assignment as assigning
-from audit.campaigns import sampling, selectors
+from audit.campaigns import bulk, sampling, selectors
 from audit.campaigns.criteria import DEFAULT_CRITERIA
-from audit.campaigns.models import Assignment, Campaign, CampaignItem, Criterion, Membership
+from audit.campaigns.models import Assignment, Campaign, Criterion, Membership
 from audit.campaigns.presentation import PresentationRules, guess_options
 from audit.core.services import audit_event_record
 from audit.datasets.models import Dataset, Item, Method
 
 User = get_user_model()
+
+# progress(stage, done, total): see campaign_launch.
+Progress = Callable[[str, int | None, int | None], None]
 
 
 def _check_criteria(criteria: Sequence[dict]) -> None:
@@ -35,6 +38,23 @@ def _check_criteria(criteria: Sequence[dict]) -> None:
         low, high = c.get("scale_min", 1), c.get("scale_max", 5)
         if not (isinstance(low, int) and isinstance(high, int) and low < high <= low + 20):
             raise ValidationError(f"criterion {c['key']!r}: scale must be integers, min < max")
+
+
+def _criteria_create(*, campaign: Campaign, criteria: Sequence[dict]) -> None:
+    """The campaign's criteria, in the given order (checked by ``_check_criteria``)."""
+    Criterion.objects.bulk_create(
+        Criterion(
+            campaign=campaign,
+            key=c["key"],
+            name=c["name"],
+            question=c.get("question", ""),
+            scale_min=c.get("scale_min", 1),
+            scale_max=c.get("scale_max", 5),
+            anchors=c.get("anchors", {}),
+            position=i,
+        )
+        for i, c in enumerate(criteria)
+    )
 
 
 def campaign_create(
@@ -95,19 +115,7 @@ def campaign_create(
             created_by=created_by,
         )
         campaign.datasets.set(datasets)
-        Criterion.objects.bulk_create(
-            Criterion(
-                campaign=campaign,
-                key=c["key"],
-                name=c["name"],
-                question=c.get("question", ""),
-                scale_min=c.get("scale_min", 1),
-                scale_max=c.get("scale_max", 5),
-                anchors=c.get("anchors", {}),
-                position=i,
-            )
-            for i, c in enumerate(criteria)
-        )
+        _criteria_create(campaign=campaign, criteria=criteria)
         if created_by is not None:
             Membership.objects.create(campaign=campaign, user=created_by, role="owner")
         for expert in experts:
@@ -198,42 +206,41 @@ def _expert_ids(campaign: Campaign) -> list[int]:
     )
 
 
-def campaign_launch(*, campaign: Campaign, actor=None) -> Campaign:
-    """Draw the sample, record it, and give every item to k distinct experts."""
+def campaign_launch(
+    *, campaign: Campaign, actor=None, progress: Progress | None = None
+) -> Campaign:
+    """Draw the sample, record it, and give every item to k distinct experts, in one
+    transaction: the campaign is active at commit, or nothing happened. The body of the launch
+    job (``audit.campaigns.jobs``), callable directly (tests, the demo). ``progress(stage, done,
+    total)`` hears of each stage (see ``LAUNCH_STAGES``) while the transaction is open."""
+    report = progress or _no_progress
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if campaign.status != Campaign.Status.DRAFT:
+        if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.LAUNCHING):
             raise ValidationError(
                 f"only a draft campaign can be launched (it is {campaign.status})"
             )
-        experts = _expert_ids(campaign)
-        if len(experts) < campaign.raters_per_item:
-            raise ValidationError(
-                f"{campaign.raters_per_item} raters per item need at least as many experts; "
-                f"the campaign has {len(experts)}"
-            )
+        experts = launch_check(campaign)
+        report("sample", 0, None)
         sample = campaign_dry_run(campaign)
         if not sample.items:
             raise ValidationError("the sample is empty")
+        total = len(sample.items)
+        report("sample", total, total)
         methods = dict(Method.objects.values_list("key", "pk"))
         gold = campaign.design.get("gold_scores", {})
-        created = CampaignItem.objects.bulk_create(
-            CampaignItem(
-                campaign=campaign,
-                item_id=s.item_id,
-                source_pair_id=s.source_pair_id,
-                method_id=methods[s.method],
-                stratum=list(s.stratum),
-                inclusion_probability=s.inclusion_probability,
-                is_gold=s.is_gold,
-                gold_scores=gold.get(str(s.item_id), {}),
-            )
-            for s in sample.items
+        ids = bulk.write_campaign_items(
+            campaign=campaign,
+            sample=sample,
+            method_ids=methods,
+            gold=gold,
+            progress=lambda done: report("items", done, total),
         )
         refs = [
-            assigning.CampaignItemRef(ci.pk, ci.source_pair_id, s.method)
-            for ci, s in zip(created, sample.items, strict=True)
+            assigning.CampaignItemRef(pk, s.source_pair_id, s.method)
+            for pk, s in zip(ids, sample.items, strict=True)
         ]
+        report("assign", 0, None)
         slots = assigning.assign(
             refs,
             experts,
@@ -241,19 +248,16 @@ def campaign_launch(*, campaign: Campaign, actor=None) -> Campaign:
             campaign.seed,
             float(campaign.design.get("repeat_share", 0.0)),
         )
-        Assignment.objects.bulk_create(
-            Assignment(
-                campaign=campaign,
-                campaign_item_id=slot.campaign_item_id,
-                expert_id=slot.expert_id,
-                position=slot.position,
-                is_repeat=slot.is_repeat,
-            )
-            for slot in slots
+        del refs
+        bulk.write_assignments(
+            campaign=campaign,
+            slots=slots,
+            progress=lambda done: report("assignments", done, len(slots)),
         )
         campaign.status = Campaign.Status.ACTIVE
         campaign.launched_at = timezone.now()
         # Blinding strength is stored with the launched design (bounded: a subset of big samples).
+        report("blinding", 0, None)
         blinding = selectors.sample_blinding(
             campaign=campaign, sample=sample, max_items=LAUNCH_BLINDING_ITEMS
         )
@@ -265,9 +269,38 @@ def campaign_launch(*, campaign: Campaign, actor=None) -> Campaign:
             verb="campaign.launched",
             target=campaign,
             campaign=campaign,
-            data={"items": len(created), "assignments": len(slots)},
+            data={"items": total, "assignments": len(slots)},
         )
+        report("commit", 0, None)
     return campaign
+
+
+# What a launch does, in order, as ``progress`` names it (and the page shows it).
+LAUNCH_STAGES = {
+    "queued": "Waiting for a worker",
+    "sample": "Drawing the sample",
+    "items": "Writing the sampled items",
+    "assign": "Giving items to experts",
+    "assignments": "Writing the experts' queues",
+    "blinding": "Measuring blinding strength",
+    "commit": "Committing",
+}
+
+
+def _no_progress(stage: str, done: int | None, total: int | None) -> None:
+    return None
+
+
+def launch_check(campaign: Campaign) -> list[int]:
+    """The campaign's active expert ids, or ValidationError when they are too few for k: what
+    can be checked at once, before a launch is queued."""
+    experts = _expert_ids(campaign)
+    if len(experts) < campaign.raters_per_item:
+        raise ValidationError(
+            f"{campaign.raters_per_item} raters per item need at least as many experts; "
+            f"the campaign has {len(experts)}"
+        )
+    return experts
 
 
 _TRANSITIONS = {
@@ -452,19 +485,7 @@ def campaign_update(*, campaign: Campaign, actor=None, **changes) -> Campaign:
             criteria = list(changes["criteria"])
             _check_criteria(criteria)
             campaign.criteria.all().delete()
-            Criterion.objects.bulk_create(
-                Criterion(
-                    campaign=campaign,
-                    key=c["key"],
-                    name=c["name"],
-                    question=c.get("question", ""),
-                    scale_min=c.get("scale_min", 1),
-                    scale_max=c.get("scale_max", 5),
-                    anchors=c.get("anchors", {}),
-                    position=i,
-                )
-                for i, c in enumerate(criteria)
-            )
+            _criteria_create(campaign=campaign, criteria=criteria)
         if changes.get("experts") is not None:
             campaign_set_experts(campaign=campaign, experts=changes["experts"], actor=actor)
         audit_event_record(

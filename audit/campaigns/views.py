@@ -1,5 +1,6 @@
 """The campaign owner's pages: list, create (or from the PubMedVision template), edit a draft,
-dry run, launch, pause/resume/close, progress and experts.
+dry run, launch (queued as a job; the overview shows its progress), pause/resume/close, progress
+and experts.
 
 Every page answers 404 to whoever does not own the campaign (staff own every campaign), so
 campaigns cannot be discovered by probing; URLs carry the campaign's random public id.
@@ -13,7 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.campaigns import selectors, services
+from audit.campaigns import jobs, selectors, services
 from audit.campaigns.forms import CampaignForm, ExpertsForm
 from audit.campaigns.models import Campaign
 from audit.core.markdown import render_markdown
@@ -118,12 +119,15 @@ def campaign_edit(request, public_id):
 def campaign_detail(request, public_id):
     campaign = selectors.owned_campaign_or_404(request.user, public_id)
     counts = selectors.campaign_counts(campaign)
+    job = selectors.latest_job(campaign)
     return render(
         request,
         "campaigns/detail.html",
         {
             "campaign": campaign,
             "counts": counts,
+            "job": job,
+            "job_progress": jobs.campaign_job_progress(job) if job else None,
             "criteria": list(campaign.criteria.all()),
             "experts": selectors.campaign_experts(campaign),
             "datasets": list(campaign.datasets.all()),
@@ -228,16 +232,9 @@ def campaign_dry_run(request, public_id):
 def campaign_launch(request, public_id):
     campaign = selectors.owned_campaign_or_404(request.user, public_id)
     try:
-        campaign = services.campaign_launch(campaign=campaign, actor=request.user)
+        jobs.campaign_launch_request(campaign=campaign, actor=request.user)
     except ValidationError as exc:
         messages.error(request, f"Not launched: {_messages_of(exc)}")
-    else:
-        counts = selectors.campaign_counts(campaign)
-        messages.success(
-            request,
-            f"Launched: {counts['items']} items, {counts['total']} assignments to "
-            f"{counts['experts']} experts.",
-        )
     return redirect("campaigns:detail", public_id=campaign.public_id)
 
 
@@ -284,18 +281,21 @@ def campaign_experts(request, public_id):
         form = ExpertsForm(request.POST)
         if form.is_valid():
             try:
-                moves = services.campaign_set_experts(
+                job = jobs.campaign_experts_request(
                     campaign=campaign, experts=form.cleaned_data["experts"], actor=request.user
                 )
             except ValidationError as exc:
                 form.add_error(None, _messages_of(exc))
             else:
+                if job is None:
+                    messages.success(request, "Experts saved.")
+                    return redirect("campaigns:experts", public_id=campaign.public_id)
                 messages.success(
                     request,
-                    f"Experts saved; {len(moves)} pending item{'s' if len(moves) != 1 else ''} "
-                    "moved.",
+                    "Change of experts queued: a worker moves the pending work, in one go; "
+                    "the experts change when it is done.",
                 )
-                return redirect("campaigns:experts", public_id=campaign.public_id)
+                return redirect("campaigns:detail", public_id=campaign.public_id)
     else:
         form = ExpertsForm(
             initial={

@@ -12,7 +12,7 @@ from audit.campaigns.criteria import DEFAULT_CRITERIA
 from audit.campaigns.models import Assignment, Campaign, Membership
 from audit.campaigns.services import campaign_create
 from audit.core.services import api_token_create
-from tests.campaigns.conftest import ALLOWED, METHODS, ROLES
+from tests.campaigns.conftest import ALLOWED, METHODS, ROLES, run_campaign_jobs
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ ALLOWED_STATUS = {
     ("post", "pause/"): 200,
     ("post", "resume/"): 200,
     ("post", "launch/"): 400,
-    ("put", "experts/"): 200,
+    ("put", "experts/"): 202,  # a launched campaign's experts change in a job
     ("patch", ""): 400,
     ("delete", ""): 400,
 }
@@ -162,7 +162,17 @@ def test_create_with_defaults_then_launch(api, rated_dataset, creator):
     assert not campaign.items.exists()
 
     launched = api.post(url(campaign, "launch/"))
-    assert launched.status_code == 200 and launched.json()["status"] == "active"
+    assert launched.status_code == 202 and launched.json()["status"] == "launching"
+    job = launched.json()["job"]
+    assert job["status"] == "queued" and launched["Location"] == job["url"]
+    assert api.post(url(campaign, "launch/")).json() == {
+        "detail": "only a draft campaign can be launched (it is launching)"
+    }
+    run_campaign_jobs(campaign)
+    polled = api.get(job["url"]).json()
+    assert polled["status"] == "succeeded" and polled["error"] == ""
+    assert polled["result"] == {"items": 16, "assignments": 32, "experts": 2}
+    assert api.get(url(campaign)).json()["status"] == "active"
     assert campaign.items.count() == 16 and campaign.assignments.count() == 32
     assert api.post(url(campaign, "launch/")).json() == {
         "detail": "only a draft campaign can be launched (it is active)"
@@ -245,7 +255,8 @@ def test_update_only_while_draft(api, world):
         {"username": "expert_z", "id": world["users"]["expert_elsewhere"].pk, "specialty": ""}
     ]
     launched = api.post(url(other, "launch/"))
-    assert launched.status_code == 200, launched.content
+    assert launched.status_code == 202, launched.content
+    run_campaign_jobs(other)
     response = api.patch(url(other), {"n": 5}, format="json")
     assert response.status_code == 400
     assert response.json() == {"detail": "only a draft campaign can be changed (it is active)"}
@@ -322,9 +333,14 @@ def test_set_experts_returns_moves(api, world):
         {"username": "expert_d", "specialty": "Radiology"},
     ]
     response = api.put(url(campaign, "experts/"), body, format="json")
-    assert response.status_code == 200, response.content
-    assert response.json()["moves"] == 24
-    assert [(e["username"], e["specialty"]) for e in response.json()["experts"]] == [
+    assert response.status_code == 202, response.content
+    assert response.json()["moves"] is None and response.json()["job"]["kind"] == "experts"
+    # Nothing changes until the job has run.
+    assert Assignment.objects.filter(campaign=campaign, expert=a).exists()
+    run_campaign_jobs(campaign)
+    assert api.get(response.json()["job"]["url"]).json()["result"] == {"moves": 24}
+    experts = api.get(url(campaign)).json()["experts"]
+    assert [(e["username"], e["specialty"]) for e in experts] == [
         ("expert_b", ""), ("expert_c", "Pathology"), ("expert_d", "Radiology")]  # fmt: skip
     assert not Assignment.objects.filter(campaign=campaign, expert=a).exists()
     assert Assignment.objects.filter(campaign=campaign, expert=d).count() == 24

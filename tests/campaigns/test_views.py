@@ -14,7 +14,7 @@ from audit.campaigns.criteria import DEFAULT_CRITERIA
 from audit.campaigns.models import Assignment, Campaign, Membership
 from audit.campaigns.services import campaign_create
 from audit.datasets.models import Method
-from tests.campaigns.conftest import ALLOWED, METHODS, ROLES
+from tests.campaigns.conftest import ALLOWED, METHODS, ROLES, run_campaign_jobs
 from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +97,7 @@ def test_post_actions_permission_matrix(client, world):
     client.force_login(world["users"]["staff"])
     response = client.post(reverse("campaigns:experts", args=[campaign.public_id]), experts_body)
     assert response.status_code == 302
+    run_campaign_jobs(campaign)
     assert Membership.objects.get(campaign=campaign, user=newcomer).specialty == "Radiology"
     assert not Membership.objects.get(campaign=campaign, user=a).active
 
@@ -334,8 +335,16 @@ def test_launch_via_post(client, world):
         u.pk for u in more]}).status_code == 302  # fmt: skip
     response = client.post(url, follow=True)
     other.refresh_from_db()
+    assert other.status == "launching" and not other.items.exists()
+    page = response.content.decode()
+    assert "Launching…" in page and 'id="job-progress"' in page and "data-job-url" in page
+    assert 'id="launch"' not in page and 'id="close"' not in page
+    run_campaign_jobs(other)
+    other.refresh_from_db()
     assert other.status == "active" and other.items.count() == 8
-    assert "Launched: 8 items, 24 assignments to 3 experts." in response.content.decode()
+    page = client.get(reverse("campaigns:detail", args=[other.public_id])).content.decode()
+    assert "Launched: 8 items, 24 assignments to 3 experts." in page
+    assert 'id="job-progress"' not in page
     assert client.get(url).status_code == 405  # POST only
 
 
@@ -431,7 +440,12 @@ def test_experts_page_moves_pending_work(client, world):
     response = client.post(
         url, {"experts": [b.pk, c.pk, d.pk], "specialties": "expert_d: Dermatology"}, follow=True
     )
-    assert "Experts saved; 23 pending items moved." in response.content.decode()
+    assert "Change of experts queued" in response.content.decode()
+    assert 'id="job-progress"' in response.content.decode()
+    assert Assignment.objects.filter(campaign=campaign, expert=d).count() == 0  # not yet
+    run_campaign_jobs(campaign)
+    page = client.get(reverse("campaigns:detail", args=[campaign.public_id])).content.decode()
+    assert "Experts changed: 23 pending items moved." in page
     assert Assignment.objects.filter(campaign=campaign, expert=a).count() == 1
     assert Assignment.objects.filter(campaign=campaign, expert=d).count() == 23
     assert Membership.objects.get(campaign=campaign, user=d).specialty == "Dermatology"

@@ -1,4 +1,5 @@
-// The owner's pages: ask before irreversible steps (launch, close). No inline JS anywhere.
+// The owner's pages: ask before irreversible steps (launch, close), and follow a running campaign
+// job (launch, reassignment) until it ends, then reload into the new state. No inline JS anywhere.
 "use strict";
 document.addEventListener("submit", (event) => {
   const form = event.target;
@@ -7,3 +8,56 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+(() => {
+  const box = document.getElementById("job-progress");
+  if (!box || !box.dataset.jobUrl) {
+    return;
+  }
+  const POLL_MS = 1000;
+  const stages = document.getElementById("job-stages");
+  const bar = document.getElementById("job-bar");
+  const counts = document.getElementById("job-counts");
+  const number = new Intl.NumberFormat();
+
+  function show(job) {
+    box.dataset.jobStatus = job.status;
+    box.dataset.jobStage = job.stage || "";
+    for (const stage of job.stages) {
+      const item = stages.querySelector(`li[data-stage="${stage.key}"]`);
+      if (item) {
+        item.className = `stage-${stage.state}`;
+      }
+    }
+    if (job.total) {
+      bar.max = job.total;
+      bar.value = job.done || 0;
+      counts.textContent = `${job.stage_label}: ${number.format(job.done || 0)} of ${number.format(job.total)}`;
+    } else {
+      bar.removeAttribute("value"); // indeterminate while a stage has no count
+      counts.textContent = job.stage_label || "";
+    }
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch(box.dataset.jobUrl, {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      if (response.ok) {
+        const job = await response.json();
+        if (job.status === "succeeded" || job.status === "failed") {
+          window.location.reload();
+          return;
+        }
+        show(job);
+      }
+    } catch (error) {
+      // A dropped connection: try again at the next tick.
+    }
+    window.setTimeout(poll, POLL_MS);
+  }
+  window.setTimeout(poll, POLL_MS);
+})();
