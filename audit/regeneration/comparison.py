@@ -25,8 +25,11 @@ def comparison_campaign_create(
 ) -> Campaign:
     """A draft paired campaign over the job's regenerated items and the originals from its
     source datasets (the same source pairs seen through every method), blinded like any other."""
-    if job.status != RegenerationJob.Status.SUCCEEDED:
-        raise ValidationError("only a finished job can be compared")
+    if job.status not in (RegenerationJob.Status.SUCCEEDED, RegenerationJob.Status.PARTLY_FAILED):
+        raise ValidationError(
+            "only a job that has finished with regenerated items can be compared "
+            f"(this one is {job.get_status_display()})"
+        )
     item_methods = [job.method_options[k]["item_method"] for k in job.methods]
     produced = set(
         Item.objects.filter(dataset_id=job.output_dataset_id).values_list("method__key", flat=True)

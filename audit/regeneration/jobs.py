@@ -9,16 +9,17 @@ hanging in "queued".
 import logging
 import random
 from collections.abc import Iterable, Sequence
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from audit.core.tasks import broker_down_message, enqueue_on_commit
 from audit.datasets.models import Dataset, Method, SourcePair
 from audit.datasets.selectors import datasets_visible_to
+from audit.regeneration import egress
 from audit.regeneration import methods as construction
 from audit.regeneration.models import Generation, RegenerationJob
 
@@ -71,16 +72,14 @@ def _check_parameters(parameters: dict) -> dict:
 
 
 def _check_base_url(base_url: str) -> str:
+    """The base URL, checked as every request will check it (egress.check): after DNS
+    resolution, against the deny ranges and the administrator's allow-list."""
     if not base_url:
         return ""
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(f"base URL must be an http(s) URL, not {base_url!r}")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise ValidationError(
-            "the base URL may not carry credentials or a query: API keys come from the "
-            "OPENAI_API_KEY environment variable of the worker"
-        )
+    try:
+        egress.check(base_url, require_resolution=False)
+    except egress.UnsafeURL as exc:
+        raise ValidationError(str(exc)) from None
     return base_url.rstrip("/")
 
 
@@ -224,9 +223,45 @@ def _queue_chunk(job: RegenerationJob, offset: int) -> None:
 
 
 def job_finish(*, job: RegenerationJob) -> None:
-    RegenerationJob.objects.filter(pk=job.pk, status=RegenerationJob.Status.RUNNING).update(
-        status=RegenerationJob.Status.SUCCEEDED, finished_at=timezone.now()
+    """The end of a job that ran through: succeeded, partly failed (some generations failed)
+    or failed (all did, or none was made), with the failures summed up by cause in ``error``."""
+    counts = Generation.objects.filter(job=job).aggregate(
+        done=Count("pk", filter=Q(status=Generation.Status.SUCCEEDED)),
+        failed=Count("pk", filter=Q(status=Generation.Status.FAILED)),
     )
+    done, failed = counts["done"], counts["failed"]
+    status, error = RegenerationJob.Status.SUCCEEDED, ""
+    if not done:
+        status = RegenerationJob.Status.FAILED
+        error = (
+            f"all {failed} generations failed. {failure_summary(job)}"
+            if failed
+            else "nothing was generated: none of the source pairs could be read"
+        )
+    elif failed:
+        status = RegenerationJob.Status.PARTLY_FAILED
+        error = f"{failed} of {done + failed} generations failed. {failure_summary(job)}"
+    RegenerationJob.objects.filter(pk=job.pk, status=RegenerationJob.Status.RUNNING).update(
+        status=status, error=error[:5000], finished_at=timezone.now()
+    )
+
+
+def failure_summary(job: RegenerationJob, *, limit: int = 3) -> str:
+    """The failures grouped by cause, most frequent first: "8 x nothing listens at ..."."""
+    groups = (
+        Generation.objects.filter(job=job, status=Generation.Status.FAILED)
+        .values("cause")
+        .annotate(n=Count("pk"), first=Min("pk"))
+        .order_by("-n", "cause")
+    )
+    parts = []
+    for group in groups[:limit]:
+        message = Generation.objects.filter(pk=group["first"]).values_list("error", flat=True)[0]
+        parts.append(f"{group['n']} x {message}")
+    more = len(groups) - limit
+    if more > 0:
+        parts.append(f"and {more} other cause(s)")
+    return "; ".join(parts)
 
 
 def job_fail(*, job: RegenerationJob, error: str) -> None:
@@ -259,7 +294,9 @@ def job_resume(*, job: RegenerationJob, retry_failed: bool = False) -> Regenerat
     with transaction.atomic():
         job = RegenerationJob.objects.select_for_update().get(pk=job.pk)
         if job.status == RegenerationJob.Status.SUCCEEDED and not retry_failed:
-            raise ValidationError("the job has finished; retry its failed generations instead")
+            raise ValidationError("the job has succeeded: there is nothing to resume")
+        if job.cursor >= len(job.source_pair_ids) and job.is_finished and not retry_failed:
+            raise ValidationError("the job has run to its end; retry its failed generations")
         if retry_failed:
             Generation.objects.filter(job=job, status=Generation.Status.FAILED).delete()
             job.cursor = 0

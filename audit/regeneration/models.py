@@ -17,6 +17,8 @@ class RegenerationJob(models.Model):
         QUEUED = "queued"
         RUNNING = "running"
         SUCCEEDED = "succeeded"
+        # Finished with some generations failed (all failed: FAILED); the counts are in progress.
+        PARTLY_FAILED = "partly_failed", "partly failed"
         FAILED = "failed"
         CANCELLED = "cancelled"
 
@@ -67,6 +69,23 @@ class RegenerationJob(models.Model):
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
+    @property
+    def can_resume(self) -> bool:
+        """Stopped before its end (cancelled, or failed mid-way: a worker died, a broker was
+        down, the server stopped answering)."""
+        return self.status in (self.Status.CANCELLED, self.Status.FAILED) and self.cursor < len(
+            self.source_pair_ids
+        )
+
+    @property
+    def is_finished(self) -> bool:
+        """Ran to its end (some or all of its generations may have failed)."""
+        return self.status in (
+            self.Status.SUCCEEDED,
+            self.Status.PARTLY_FAILED,
+            self.Status.FAILED,
+        )
+
 
 class Generation(models.Model):
     """One model call (or, for native_caption, one direct build) and what came of it."""
@@ -86,6 +105,9 @@ class Generation(models.Model):
     raw_output = models.TextField(blank=True)
     parsed = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # What kind of failure (connection_refused, timeout, auth, not_found, no_images, blocked,
+    # invalid_output, ...), to group the failures by cause.
+    cause = models.CharField(max_length=32, blank=True)
     prompt_hash = models.CharField(max_length=64, blank=True)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)

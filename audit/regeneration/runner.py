@@ -160,6 +160,7 @@ class _Writer:
                         raw_output=e.get("raw", ""),
                         parsed=e.get("parsed") or {},
                         error=e.get("error", "")[:5000],
+                        cause=e.get("cause", "")[:32],
                         prompt_hash=e.get("request_hash", ""),
                         prompt_tokens=e.get("prompt_tokens", 0),
                         completion_tokens=e.get("completion_tokens", 0),
@@ -230,7 +231,7 @@ def job_run_chunk(*, job_id: int, offset: int, backend=None) -> int | None:
                 items=construction.native_caption_items(source),
             )
         except construction.MethodError as exc:
-            writer.add(source=source, method=key, spec=spec, error=str(exc))
+            writer.add(source=source, method=key, spec=spec, error=str(exc), cause="method")
     writer.flush()
 
     cancelled = False
@@ -266,7 +267,7 @@ def _run_model_work(job, work, writer: _Writer, backend) -> bool:
             try:
                 request = construction.build_request(spec=spec, source=source)
             except construction.MethodError as exc:
-                writer.add(source=source, method=key, spec=spec, error=str(exc))
+                writer.add(source=source, method=key, spec=spec, error=str(exc), cause="method")
                 continue
             meta.append((source, key, spec, request))
             yield request
@@ -309,11 +310,13 @@ def _entry(source, key, spec, request, result: Result) -> dict:
     )
     if result.error:
         entry["error"] = result.error
+        entry["cause"] = result.cause or "server"
         return entry
     try:
         parsed = parse_output(result.text, spec.output)
     except OutputError as exc:
         entry["error"] = f"invalid output: {exc}"
+        entry["cause"] = "invalid_output"
         return entry
     entry["parsed"] = parsed
     entry["items"] = construction.items_from_output(spec=spec, source=source, parsed=parsed)

@@ -71,3 +71,50 @@ def job_failures(job: RegenerationJob) -> QuerySet[Generation]:
         .select_related("method", "source_pair")
         .order_by("pk")
     )
+
+
+def job_error_groups(job: RegenerationJob, *, examples: int = 3) -> list[dict]:
+    """The failures grouped by cause, most frequent first: the cause, how many, the message
+    (the first failure's, as the same cause gives the same message) and a few example items
+    (source pair, method, their own error)."""
+    groups = (
+        Generation.objects.filter(job=job, status=Generation.Status.FAILED)
+        .values("cause")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "cause")
+    )
+    out = []
+    for group in groups:
+        rows = list(
+            Generation.objects.filter(
+                job=job, status=Generation.Status.FAILED, cause=group["cause"]
+            )
+            .select_related("method", "source_pair")
+            .order_by("pk")[:examples]
+        )
+        out.append(
+            {
+                "cause": group["cause"] or "unknown",
+                "count": group["count"],
+                "message": rows[0].error if rows else "",
+                "examples": [
+                    {
+                        "source_pair": g.source_pair_id,
+                        "source_key": g.source_pair.key,
+                        "method": g.method.key,
+                        "error": g.error,
+                    }
+                    for g in rows
+                ],
+            }
+        )
+    return out
+
+
+def has_items_to_compare(job: RegenerationJob) -> bool:
+    """The job finished with regenerated items (what a comparison campaign needs)."""
+    return (
+        job.status in (RegenerationJob.Status.SUCCEEDED, RegenerationJob.Status.PARTLY_FAILED)
+        and job.output_dataset_id is not None
+        and job.output_dataset.items.exists()
+    )

@@ -1,6 +1,7 @@
 """Serializers for the regeneration API. A job's representation never carries a secret (none is
 stored); its output dataset is named, its generations are listed only as failures."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit.datasets.selectors import datasets_visible_to
@@ -26,11 +27,13 @@ class RegenerationJobSerializer(serializers.ModelSerializer):
     datasets = serializers.SerializerMethodField()
     output_dataset = serializers.CharField(source="output_dataset.name", read_only=True)
     n_source_pairs = serializers.SerializerMethodField()
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
 
     class Meta:
         model = RegenerationJob
-        fields = ["id", "name", "status", "error", "datasets", "selection", "n_source_pairs",
-                  "methods", "backend", "base_url", "model", "parameters", "chunk_size",
+        fields = ["id", "name", "status", "status_label", "error", "datasets", "selection",
+                  "n_source_pairs", "methods", "backend", "base_url", "model", "parameters",
+                  "chunk_size",
                   "output_dataset", "created_at", "started_at", "finished_at"]  # fmt: skip
         read_only_fields = fields
 
@@ -41,15 +44,63 @@ class RegenerationJobSerializer(serializers.ModelSerializer):
         return len(job.source_pair_ids)
 
 
+class RegenerationErrorExampleSerializer(serializers.Serializer):
+    source_pair = serializers.IntegerField()
+    source_key = serializers.CharField()
+    method = serializers.CharField()
+    error = serializers.CharField()
+
+
+class RegenerationErrorGroupSerializer(serializers.Serializer):
+    cause = serializers.CharField()
+    count = serializers.IntegerField()
+    message = serializers.CharField()
+    examples = RegenerationErrorExampleSerializer(many=True)
+
+
 class RegenerationJobDetailSerializer(RegenerationJobSerializer):
+    """A job with its progress, its failures grouped by cause (with a few example items), and
+    whether it has regenerated items to compare."""
+
     progress = serializers.SerializerMethodField()
+    errors = serializers.SerializerMethodField()
+    can_compare = serializers.SerializerMethodField()
 
     class Meta(RegenerationJobSerializer.Meta):
-        fields = [*RegenerationJobSerializer.Meta.fields, "progress"]
+        fields = [*RegenerationJobSerializer.Meta.fields, "progress", "errors", "can_compare"]
         read_only_fields = fields
 
     def get_progress(self, job) -> RegenerationProgressSerializer:
         return self.context["progress"]
+
+    @extend_schema_field(RegenerationErrorGroupSerializer(many=True))
+    def get_errors(self, job):
+        return self.context["errors"]
+
+    def get_can_compare(self, job) -> bool:
+        return self.context["can_compare"]
+
+
+class ConnectionTestRequestSerializer(serializers.Serializer):
+    base_url = serializers.CharField(required=False, allow_blank=True, default="")
+    model = serializers.CharField(required=False, allow_blank=True, default="")
+    images = serializers.BooleanField(required=False, default=False)
+
+
+class ConnectionTestStepSerializer(serializers.Serializer):
+    step = serializers.CharField()
+    ok = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
+class ConnectionTestSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    base_url = serializers.CharField()
+    model = serializers.CharField()
+    key_sent = serializers.BooleanField()
+    models = serializers.ListField(child=serializers.CharField())
+    latency_ms = serializers.IntegerField(allow_null=True)
+    steps = ConnectionTestStepSerializer(many=True)
 
 
 class RegenerationJobCreateSerializer(serializers.Serializer):

@@ -9,7 +9,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.datasets.models import Method
 from audit.regeneration import selectors, services
+from audit.regeneration.connection import connection_test
 from audit.regeneration.forms import JobForm
 
 
@@ -30,6 +32,16 @@ def job_list(request):
 def job_create(request):
     _owner(request.user)
     form = JobForm(request.POST or None, user=request.user)
+    if request.method == "POST" and "test_connection" in request.POST:
+        # Check the server before queuing; the form is shown again as it was filled in.
+        report = connection_test(
+            base_url=request.POST.get("base_url", "").strip(),
+            model=request.POST.get("model", "").strip(),
+            images=Method.objects.filter(
+                key__in=request.POST.getlist("methods"), sees_image=True
+            ).exists(),
+        )
+        return render(request, "regeneration/form.html", {"form": form, "connection": report})
     if request.method == "POST" and form.is_valid():
         try:
             job = services.job_create(created_by=request.user, **form.service_kwargs())
@@ -53,6 +65,8 @@ def job_detail(request, public_id):
             "job": job,
             "progress": selectors.job_progress(job),
             "failures": failures,
+            "error_groups": selectors.job_error_groups(job),
+            "can_compare": selectors.has_items_to_compare(job),
             "datasets": list(job.source_datasets.all()),
         },
     )

@@ -3,8 +3,9 @@
 It runs no model: it echoes the prompt (plain text, or for ``response_format: json_object`` a JSON
 object with a description, a question and an answer) or returns a canned answer. Failures are
 queued with :meth:`StubServer.script` and consumed one per request: an HTTP status (500, 429...),
-a delay longer than the client's timeout, a malformed body, or a given answer text. Every request
-it got is recorded (body and headers) so tests can check what was sent and what was withheld.
+a delay longer than the client's timeout, a malformed body, a given answer text, or any raw reply
+(status, content type, body). GET /v1/models lists ``models``. Every request it got is recorded
+(path, body and headers) so tests can check what was sent and what was withheld.
 """
 
 from __future__ import annotations
@@ -17,8 +18,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class StubServer:
-    def __init__(self, *, canned: str | None = None, record: bool = True, delay: float = 0.0):
+    def __init__(
+        self,
+        *,
+        canned: str | None = None,
+        record: bool = True,
+        delay: float = 0.0,
+        models: tuple[str, ...] = ("stub-model",),
+    ):
         self.canned = canned
+        self.models = list(models)
         self.record = record
         self.delay = delay
         self.requests: list[dict] = []
@@ -30,7 +39,8 @@ class StubServer:
     # --- configuring -----------------------------------------------------------------------
     def script(self, *behaviours) -> None:
         """Queue behaviours for the next requests, one each: ``500`` / ``429`` (an int status),
-        ``("slow", seconds)``, ``("malformed",)`` (not JSON), ``("text", answer)``."""
+        ``("slow", seconds)``, ``("malformed",)`` (not JSON), ``("text", answer)``,
+        ``("raw", status, content_type, body)``."""
         with self._lock:
             self._script.extend(behaviours)
 
@@ -38,6 +48,12 @@ class StubServer:
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/v1"
+
+    @property
+    def allow_entry(self) -> str:
+        """Its host:port, as AUDIT_MODEL_SERVER_ALLOW takes it."""
+        host, port = self._server.server_address[:2]
+        return f"{host}:{port}"
 
     def start(self) -> StubServer:
         stub = self
@@ -52,6 +68,18 @@ class StubServer:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stub._handle(self, body)
+
+            def do_GET(self):
+                with stub._lock:
+                    if stub.record:
+                        stub.requests.append(
+                            {"path": self.path, "body": {}, "headers": dict(self.headers)}
+                        )
+                if self.path.rstrip("/").endswith("/models"):
+                    data = [{"id": m, "object": "model", "owned_by": "stub"} for m in stub.models]
+                    payload = json.dumps({"object": "list", "data": data}).encode()
+                    return stub._send(self, 200, payload)
+                stub._send(self, 404, b'{"error": {"message": "no such route"}}')
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
@@ -83,6 +111,9 @@ class StubServer:
             time.sleep(behaviour[1])
         if behaviour and behaviour[0] == "malformed":
             return self._send(handler, 200, b"{this is not json")
+        if behaviour and behaviour[0] == "raw":
+            _, status, content_type, raw = behaviour
+            return self._send(handler, status, raw, content_type=content_type)
         text = behaviour[1] if behaviour and behaviour[0] == "text" else self.answer(body)
         prompt = _prompt_text(body)
         payload = {
@@ -119,10 +150,16 @@ class StubServer:
         return f"Stub description: {prompt}"
 
     @staticmethod
-    def _send(handler, status: int, payload: bytes, headers: dict | None = None) -> None:
+    def _send(
+        handler,
+        status: int,
+        payload: bytes,
+        headers: dict | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         try:
             handler.send_response(status)
-            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Type", content_type)
             handler.send_header("Content-Length", str(len(payload)))
             for key, value in (headers or {}).items():
                 handler.send_header(key, value)

@@ -160,9 +160,10 @@ def test_a_method_that_sees_the_image_fails_cleanly_without_stored_images(marked
     pair = SourcePair.objects.get(pk=pair_ids(marked)[0])
     pair.images.update(image=None)
     job = run_all(make_job(marked, stub, ["mllm_distill"]))
-    assert job.status == "succeeded"
+    assert job.status == "partly_failed" and "1 of 8 generations failed" in job.error
     failed = Generation.objects.get(job=job, status="failed")
     assert failed.source_pair == pair and "no stored image" in failed.error
+    assert failed.cause == "method"
     assert len(stub.requests) == 7
 
 
@@ -253,13 +254,15 @@ def test_invalid_json_is_a_failed_generation_with_the_raw_text_and_the_job_goes_
         ("text", json.dumps({"description": "ok", "question": ""})),
     )
     job = run_all(make_job(marked, stub, ["mllm_reformatted"], parameters={"concurrency": 1}))
-    assert job.status == "succeeded"
+    assert job.status == "partly_failed"
     failed = list(Generation.objects.filter(job=job, status="failed").order_by("pk"))
     assert len(failed) == 3
     assert failed[0].raw_output == "Sure! Here is the description you asked for."
     assert failed[0].error.startswith("invalid output: not valid JSON")
-    assert failed[1].raw_output == "{this is not json"
-    assert "not a chat completion" in failed[1].error
+    assert failed[0].cause == "invalid_output"
+    # a reply that is not a chat completion is not a model's answer: never shown
+    assert failed[1].raw_output == "" and "this is not json" not in failed[1].error
+    assert "not with a chat completion" in failed[1].error and stub.base_url in failed[1].error
     assert "field 'question'" in failed[2].error and failed[2].item_ids == []
     assert Generation.objects.filter(job=job, status="succeeded").count() == 5
     assert Item.objects.filter(dataset=job.output_dataset).count() == 10
@@ -289,16 +292,21 @@ def test_a_server_that_keeps_failing_gives_failed_generations(marked, stub, fast
     )
     job = run_all(job)
     failed = Generation.objects.get(job=job, status="failed")
-    assert failed.error.startswith("HTTP 500") and failed.attempts == 3
-    assert job.status == "succeeded"
+    assert failed.attempts == 3 and failed.cause == "http_500"
+    assert failed.error.startswith(f"{stub.base_url} answered HTTP 500 Internal Server Error")
+    assert '"stub failure 500"' in failed.error and "[after 3 attempts]" in failed.error
+    assert job.status == "partly_failed"
     # retrying the failed ones asks only for them
     job = run_all(services.job_resume(job=job, retry_failed=True))
     assert Generation.objects.filter(job=job, status="succeeded").count() == 8
     assert len(stub.requests) == 3 + 7 + 1
 
 
-def test_an_unreachable_server_fails_the_job_and_resume_continues(marked, stub, monkeypatch):
+def test_an_unreachable_server_fails_the_job_and_resume_continues(
+    marked, stub, monkeypatch, settings
+):
     monkeypatch.setattr(runner, "MAX_CONSECUTIVE_TRANSPORT_ERRORS", 3)
+    settings.REGENERATION_ALLOWED_SERVERS = [stub.allow_entry, "127.0.0.1:9"]
     job = services.job_create(
         created_by=marked.owner,
         name="Down",
@@ -311,6 +319,8 @@ def test_an_unreachable_server_fails_the_job_and_resume_continues(marked, stub, 
     )
     job = run_all(job)
     assert job.status == "failed" and "not answering" in job.error
+    assert "nothing listens at http://127.0.0.1:9/v1" in job.error
+    assert "is the model server running" in job.error
     RegenerationJob.objects.filter(pk=job.pk).update(base_url=stub.base_url)
     Generation.objects.filter(job=job).delete()
     job = run_all(services.job_resume(job=job))
@@ -367,6 +377,7 @@ def test_the_api_key_comes_from_settings_and_is_never_stored_or_logged(
 ):
     secret = "sk-stub-SECRET-9f8e7d"
     settings.REGENERATION_API_KEY = secret
+    settings.REGENERATION_BASE_URL = stub.base_url  # the key goes to the configured server only
     caplog.set_level(logging.DEBUG)
     stub.script(500)
     job = run_all(make_job(marked, stub, ["llm_reformatted"], parameters={"concurrency": 1}))
@@ -473,7 +484,7 @@ def test_a_finished_job_becomes_a_paired_comparison_campaign(marked, stub):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_cancel_stops_a_running_chunk_after_its_current_batch(marked, monkeypatch):
+def test_cancel_stops_a_running_chunk_after_its_current_batch(marked, monkeypatch, settings):
     """The owner cancels while a chunk is running (in another thread, as on a worker): the chunk
     stops after the batch it is writing; resume then finishes without asking anything twice."""
     import threading
@@ -481,10 +492,12 @@ def test_cancel_stops_a_running_chunk_after_its_current_batch(marked, monkeypatc
 
     from django.db import connection
 
+    from tests.regeneration.conftest import allow
     from tests.regeneration.stub_server import StubServer
 
     monkeypatch.setattr(runner, "FLUSH_EVERY", 2)
     slow = StubServer(delay=0.1).start()
+    allow(settings, slow)
     try:
         job = make_job(
             marked, slow, ["llm_reformatted", "mllm_distill"], parameters={"concurrency": 1}

@@ -17,6 +17,7 @@ from audit.datasets.models import Item
 from audit.regeneration import services
 from audit.regeneration.models import Generation, RegenerationJob
 from tests import workers
+from tests.regeneration.conftest import allow
 from tests.regeneration.stub_server import StubServer
 from tests.workers import stop, wait_until
 
@@ -30,18 +31,22 @@ pytestmark = [
 ]
 
 
-def start_worker(settings) -> subprocess.Popen:
-    """A gpu-queue worker as in docker-compose: one task at a time, prefetch 1."""
+def start_worker(settings, *allowed: str, **env: str) -> subprocess.Popen:
+    """A gpu-queue worker as in docker-compose: one task at a time, prefetch 1; ``allowed``
+    go on its model-server allow-list (AUDIT_MODEL_SERVER_ALLOW), ``env`` into its environment."""
     return workers.start_worker(
         settings,
         [django_settings.CELERY_QUEUE_GPU],
         "--concurrency", "1", "--prefetch-multiplier", "1",
+        AUDIT_MODEL_SERVER_ALLOW=",".join(allowed),
+        **env,
     )  # fmt: skip
 
 
 def test_a_worker_killed_mid_chunk_leaves_no_duplicates(settings, rated_dataset):
     stub = StubServer(delay=0.25).start()
-    first = start_worker(settings)
+    allow(settings, stub)
+    first = start_worker(settings, stub.allow_entry)
     try:
         job = services.job_create(
             created_by=rated_dataset.owner,
@@ -69,7 +74,7 @@ def test_a_worker_killed_mid_chunk_leaves_no_duplicates(settings, rated_dataset)
     assert job.status == RegenerationJob.Status.RUNNING and job.cursor == 0
 
     services.job_resume(job=job)  # what the owner's Resume button does
-    second = start_worker(settings)
+    second = start_worker(settings, stub.allow_entry)
     try:
         wait_until(
             lambda: RegenerationJob.objects.get(pk=job.pk).status == "succeeded",

@@ -18,6 +18,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument(
+            "--model-server",
+            metavar="VENV",
+            default="",
+            help="also start the real model (SmolLM2-135M on llama.cpp's server) from this venv "
+            "(`make model-server`) on OPENAI_BASE_URL's port; `make demo-model` does",
+        )
 
     def handle(self, *args, **opts):
         bin_dir = os.path.dirname(sys.executable)
@@ -60,7 +67,23 @@ class Command(BaseCommand):
             ],
             "beat": [os.path.join(bin_dir, "celery"), "-A", "audit", "beat", "--loglevel", "INFO"],
         }
-        children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
+        children = {}
+        if opts["model_server"]:
+            from urllib.parse import urlsplit
+
+            from audit.regeneration import local_model
+
+            base_url = settings.REGENERATION_BASE_URL
+            children["model"] = local_model.start(
+                python=local_model.venv_python(opts["model_server"]),
+                port=urlsplit(base_url).port or 80,
+                n_ctx=4096,
+            )
+            local_model.wait_ready(base_url, children["model"])
+            self.stdout.write(
+                f"  model server: {base_url} (model {local_model.MODEL_ALIAS!r}, text only)"
+            )
+        children.update({name: subprocess.Popen(cmd) for name, cmd in commands.items()})
         stopping = False
 
         def stop(*_):
