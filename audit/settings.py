@@ -196,6 +196,12 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # Uploaded import files wait here for their Celery job.
 UPLOAD_DIR = Path(env.str("AUDIT_UPLOAD_DIR", default=str(VAR_DIR / "uploads")))
+# A job's files are deleted when it succeeds; after a failure they are kept this long (to look
+# into), then removed by the hourly datasets.clean_uploads task.
+UPLOAD_KEEP_HOURS = env.int("AUDIT_UPLOAD_KEEP_HOURS", default=72)
+# The most an import upload (admin or API: the file and its image zips together) may hold;
+# larger imports go through the import_dataset command on the server.
+MAX_UPLOAD_BYTES = env.int("AUDIT_MAX_UPLOAD_BYTES", default=10 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
@@ -292,6 +298,10 @@ REGENERATION_CHUNK_SIZE = env.int("AUDIT_REGENERATION_CHUNK_SIZE", default=256)
 REGENERATION_TIMEOUT = env.float("AUDIT_REGENERATION_TIMEOUT", default=120.0)
 REGENERATION_MAX_RETRIES = env.int("AUDIT_REGENERATION_MAX_RETRIES", default=4)
 REGENERATION_RETRY_BACKOFF = env.float("AUDIT_REGENERATION_RETRY_BACKOFF", default=1.0)
+# Model servers on loopback or private addresses that jobs may call (host[:port], comma-separated,
+# e.g. "127.0.0.1:8000,vllm:8000"); OPENAI_BASE_URL's own host:port is always allowed. Link-local
+# and cloud metadata addresses are refused whatever this says (audit/regeneration/egress.py).
+REGENERATION_ALLOWED_SERVERS = env.list("AUDIT_MODEL_SERVER_ALLOW", default=[])
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

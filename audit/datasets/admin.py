@@ -1,11 +1,12 @@
+from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.db.models import Count
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
-from audit.datasets import selectors, services
+from audit.datasets import selectors, services, uploads
 from audit.datasets.forms import DatasetImportForm
 from audit.datasets.models import (
     Dataset,
@@ -224,8 +225,14 @@ class ImportJobAdmin(admin.ModelAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = DatasetImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        refused = ""
+        if request.method == "POST" and uploads.body_too_large(request.META):
+            # Refused before the files are received: the form again, saying the limit.
+            refused = uploads.limit_message()
+            form = DatasetImportForm(user=request.user)
+        else:
+            form = DatasetImportForm(request.POST or None, request.FILES or None, user=request.user)
+        if not refused and request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             job = services.import_job_create(
                 upload=data["file"],
@@ -244,8 +251,14 @@ class ImportJobAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "title": "Import a dataset",
             "has_view_permission": True,
+            "refused": refused,
+            "max_upload": settings.MAX_UPLOAD_BYTES,
         }
-        return TemplateResponse(request, "admin/datasets/importjob/import_form.html", context)
+        too_large = refused or (form.is_bound and form.has_error(NON_FIELD_ERRORS, "too_large"))
+        status = 413 if too_large else 200
+        return TemplateResponse(
+            request, "admin/datasets/importjob/import_form.html", context, status=status
+        )
 
     def render_change_form(self, request, context, *args, **kwargs):
         obj = context.get("original")

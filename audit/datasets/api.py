@@ -1,12 +1,12 @@
 """REST API for datasets, items, source pairs, methods and import jobs."""
 
 from django.db.models import Count
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from audit.datasets import selectors, services
+from audit.datasets import selectors, services, uploads
 from audit.datasets.models import Method, SourcePair
 from audit.datasets.serializers import (
     DatasetSerializer,
@@ -97,12 +97,25 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def get_queryset(self):
         return selectors.import_jobs_visible_to(self.request.user)
 
-    @extend_schema(request=ImportJobCreateSerializer, responses={202: ImportJobSerializer})
+    @extend_schema(
+        request=ImportJobCreateSerializer,
+        responses={
+            202: ImportJobSerializer,
+            413: OpenApiResponse(description="Over AUDIT_MAX_UPLOAD_BYTES; says the limit."),
+        },
+    )
     def create(self, request):
-        """Upload a dataset file (and image zips); the import runs as a job on the io queue."""
-        form = ImportJobCreateSerializer(data=request.data)
+        """Upload a dataset file (and image zips); the import runs as a job on the io queue.
+        At most AUDIT_MAX_UPLOAD_BYTES of files in all (413 above); only into a new dataset or
+        one the user may write (400 for another owner's name)."""
+        if uploads.body_too_large(request.META):  # refused before the files are received
+            return Response({"detail": uploads.limit_message()}, status=413)
+        form = ImportJobCreateSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         data = form.validated_data
+        problem = uploads.too_large([data["file"], *data["images"]])
+        if problem:
+            return Response({"detail": problem}, status=413)
         job = services.import_job_create(
             upload=data["file"],
             image_uploads=data["images"],

@@ -1,5 +1,6 @@
 from django import forms
 
+from audit.datasets import uploads
 from audit.datasets.importers.formats import FORMATS
 from audit.datasets.models import Method
 
@@ -36,3 +37,24 @@ class DatasetImportForm(forms.Form):
     skip_invalid = forms.BooleanField(
         required=False, help_text="Import the valid records and list the rejects."
     )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_dataset(self) -> str:
+        """A new name, or one of the user's own datasets (any, for a superuser)."""
+        from audit.datasets.services import import_target_problem
+
+        name = self.cleaned_data["dataset"].strip()
+        problem = import_target_problem(dataset_name=name, user=self.user)
+        if problem:
+            raise forms.ValidationError(problem)
+        return name
+
+    def clean(self):
+        data = super().clean()
+        problem = uploads.too_large([data.get("file"), *(data.get("images") or [])])
+        if problem:
+            raise forms.ValidationError(problem, code="too_large")
+        return data

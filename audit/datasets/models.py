@@ -67,8 +67,11 @@ class Image(models.Model):
 class SourcePair(models.Model):
     """The original material: an ordered image list with its caption and inline context."""
 
-    # sha256 of the ordered image paths: items with the same image list share one source pair.
-    key = models.CharField(max_length=64)
+    # The owner's scope, then sha256 of the ordered image paths: "<owner id>:<sha256>", or the bare
+    # sha256 for datasets without an owner. Items with the same image list share one source pair
+    # only within one owner's datasets: another owner naming the same paths gets a pair of their
+    # own, so an import can never read or change another owner's caption or image links.
+    key = models.CharField(max_length=96)
     caption = models.TextField(blank=True)
     context = models.TextField(blank=True)
     source_ref = models.CharField(max_length=200, blank=True)
@@ -84,6 +87,11 @@ class SourcePair(models.Model):
 
     def __str__(self) -> str:
         return f"source pair {self.pk}"
+
+    @staticmethod
+    def scope(owner_id: int | None) -> str:
+        """The prefix of the keys of the source pairs of ``owner_id``'s datasets."""
+        return f"{owner_id}:" if owner_id is not None else ""
 
 
 class SourcePairImage(models.Model):

@@ -20,6 +20,22 @@ def datasets_visible_to(user) -> QuerySet[Dataset]:
     return Dataset.objects.filter(owner=user)
 
 
+def datasets_writable_by(user) -> QuerySet[Dataset]:
+    """The datasets ``user`` may import into: a superuser, any; everyone else (staff included,
+    who may read every dataset), only the datasets they own."""
+    if not user.is_authenticated or not user.is_active:
+        return Dataset.objects.none()
+    if user.is_superuser:
+        return Dataset.objects.all()
+    return Dataset.objects.filter(owner=user)
+
+
+def can_write_dataset(user, dataset: Dataset) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or (dataset.owner_id is not None and dataset.owner_id == user.pk)
+
+
 def can_read_catalogue(user) -> bool:
     """Who may list construction methods (names, descriptions, prompts): staff, holders of a
     campaign or dataset permission, dataset owners and campaign owners. An expert may not: the
@@ -53,8 +69,10 @@ IMAGE_ACCESS_RULES: list[Callable[[object, Image], bool]] = []
 
 
 def user_can_view_image(user, image: Image) -> bool:
-    """Whether ``user`` may see ``image``: staff, the owner of a dataset that uses it, or anyone
-    a registered rule allows."""
+    """Whether ``user`` may see ``image``: staff, the owner of a dataset whose items' source pairs
+    link it, or anyone a registered rule allows. Image files are content-addressed and shared on
+    disk, but source pairs are per owner (SourcePair.key), so an owner reaches an image only
+    through their own pairs: by having imported its bytes, never by naming another owner's path."""
     if not user.is_authenticated or not user.is_active:
         return False
     if user.is_staff:

@@ -170,3 +170,15 @@ class ImportJobCreateSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=["auto", *FORMATS], default="auto")
     method = MethodKeyField(required=False, allow_null=True)
     skip_invalid = serializers.BooleanField(default=False)
+
+    def validate_dataset(self, value: str) -> str:
+        """A new name, or one of the user's own datasets (any, for a superuser)."""
+        from audit.datasets.services import import_target_problem
+
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("a dataset name is required")
+        problem = import_target_problem(dataset_name=value, user=self.context["request"].user)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.core.tasks import broker_down_message, enqueue_on_commit
+from audit.datasets import uploads
 from audit.datasets.errors import FileFormatError, ImportFailed, RecordProblem
 from audit.datasets.images import ImageStoreWriter
 from audit.datasets.importers.formats import FORMATS, ImportOptions, guess_kind
@@ -27,7 +28,8 @@ from audit.datasets.importers.pipeline import (
     write_rejects,
 )
 from audit.datasets.importers.writers import writer_for_connection
-from audit.datasets.models import Dataset, ImportJob, Method
+from audit.datasets.models import Dataset, ImportJob, Method, SourcePair
+from audit.datasets.selectors import can_write_dataset
 
 
 def _check_request(*, path: Path, fmt: str, method_key: str | None, dataset_name: str) -> None:
@@ -43,6 +45,22 @@ def _check_request(*, path: Path, fmt: str, method_key: str | None, dataset_name
         raise ImportFailed([RecordProblem(f"unknown method {method_key!r} (known: {known})")])
     if not dataset_name.strip():
         raise ImportFailed([RecordProblem("a dataset name is required")])
+
+
+def dataset_name_taken(name: str) -> str:
+    return (
+        f"a dataset named {name!r} already exists and is not yours: choose another name "
+        "(an import never adds to another owner's dataset)"
+    )
+
+
+def import_target_problem(*, dataset_name: str, user) -> str | None:
+    """Why ``user`` may not import into the dataset named ``dataset_name`` (None: they may, into
+    their own or a new one); checked when a job is asked for and again when it runs."""
+    dataset = Dataset.objects.filter(name=dataset_name.strip()).first()
+    if dataset is None or can_write_dataset(user, dataset):
+        return None
+    return dataset_name_taken(dataset.name)
 
 
 def dataset_import(
@@ -62,6 +80,12 @@ def dataset_import(
 ) -> ImportSummary:
     """Import one file into the dataset named ``dataset_name`` (created if new), through the
     steps of ``importers.pipeline``.
+
+    ``owner`` is the user importing: a new dataset is theirs, and an existing one must be one
+    they may write (``selectors.can_write_dataset``: their own, or any for a superuser), else the
+    import is refused. None is the operator (the command line without --owner): any dataset, a
+    new one without owner. Either way the records' source pairs are looked up and created in
+    the scope of the dataset's owner (SourcePair.key), never another owner's.
 
     All-or-nothing by default: any bad record fails the import, which then leaves nothing in the
     database or the image store, and ImportFailed lists up to 100 problems. With
@@ -102,8 +126,11 @@ def dataset_import(
             dataset, created = Dataset.objects.get_or_create(
                 name=dataset_name.strip(), defaults={"owner": owner}
             )
+            if not created and owner is not None and not can_write_dataset(owner, dataset):
+                raise ImportFailed([RecordProblem(dataset_name_taken(dataset.name))])
             writer = writer_for_connection(
                 dataset_id=dataset.pk,
+                pair_scope=SourcePair.scope(dataset.owner_id),
                 language=language,
                 provenance={"file": path.name, "format": fmt, "kind": options.kind},
                 now=timezone.now(),
@@ -182,20 +209,12 @@ def import_job_create(
     image_uploads: Iterable = (),
     skip_invalid: bool = False,
 ) -> ImportJob:
-    """Save the uploaded files and queue the import on the io queue once the job is committed."""
-    folder = settings.UPLOAD_DIR / timezone.now().strftime("%Y%m%d-%H%M%S-%f")
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def save(uploaded, index: int) -> Path:
-        suffix = "".join(Path(uploaded.name).suffixes[-2:])[:16]
-        target = folder / f"{index}{suffix}"
-        with open(target, "wb") as fh:
-            for part in uploaded.chunks():
-                fh.write(part)
-        return target
-
-    source = save(upload, 0)
-    images = [str(save(u, i)) for i, u in enumerate(image_uploads, start=1)]
+    """Save the uploaded files and queue the import on the io queue once the job is committed.
+    The caller has checked the size cap (uploads.too_large) and the target
+    (import_target_problem); the job checks the target again when it runs."""
+    folder = uploads.new_folder()
+    source = uploads.save(upload, folder, 0)
+    images = [str(uploads.save(u, folder, i)) for i, u in enumerate(image_uploads, start=1)]
     job = ImportJob.objects.create(
         dataset_name=dataset_name,
         format=fmt,
@@ -242,6 +261,11 @@ def import_job_run(*, job_id: int) -> ImportJob:
 
     source = Path(job.source_file)
     try:
+        if job.created_by is None or not job.created_by.is_active:
+            # Nobody to import for (and None would mean the operator, who may write anything).
+            raise ImportFailed(
+                [RecordProblem("the user who asked for this import is deleted or deactivated")]
+            )
         summary = dataset_import(
             path=source,
             dataset_name=job.dataset_name,
@@ -261,6 +285,9 @@ def import_job_run(*, job_id: int) -> ImportJob:
             finished_at=timezone.now(),
         )
     else:
+        # Done with the files (the rejects' problems are in the summary, the first 100 of them).
+        uploads.remove_job_files(job)
+        summary.rejects_path = None
         ImportJob.objects.filter(pk=job.pk).update(
             status=ImportJob.Status.SUCCEEDED,
             summary=summary.as_dict(),

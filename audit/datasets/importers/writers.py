@@ -79,8 +79,21 @@ def _batches(values: list, size: int) -> Iterable[list]:
 
 
 class OrmWriter:
-    def __init__(self, *, dataset_id: int, language: str, provenance: dict, now: datetime):
+    """``pair_scope``: the prefix of the stored source pair keys (SourcePair.scope of the
+    dataset's owner). Rows carry the bare key (sha256 of the image paths); the writer alone adds
+    the prefix, so lookups and new pairs stay within the owner's scope."""
+
+    def __init__(
+        self,
+        *,
+        dataset_id: int,
+        language: str,
+        provenance: dict,
+        now: datetime,
+        pair_scope: str = "",
+    ):
         self.dataset_id = dataset_id
+        self.pair_scope = pair_scope
         self.language = language
         self.provenance = provenance
         self.provenance_json = json.dumps(provenance)
@@ -94,9 +107,12 @@ class OrmWriter:
         return None
 
     def lookup_pairs(self, keys: list[str]) -> dict[str, int]:
+        scope = self.pair_scope
+        cut = len(scope)
         found: dict[str, int] = {}
         for batch in _batches(keys, SQLITE_BATCH):
-            found.update(SourcePair.objects.filter(key__in=batch).values_list("key", "id"))
+            rows = SourcePair.objects.filter(key__in=[scope + k for k in batch])
+            found.update((key[cut:], pk) for key, pk in rows.values_list("key", "id"))
         return found
 
     def existing_item_hashes(self, hashes: list[str]) -> set[str]:
@@ -113,7 +129,7 @@ class OrmWriter:
         pairs = SourcePair.objects.bulk_create(
             [
                 SourcePair(
-                    key=r.key,
+                    key=self.pair_scope + r.key,
                     caption=r.caption,
                     context=r.context,
                     modality=r.modality,
@@ -124,7 +140,7 @@ class OrmWriter:
             ],
             batch_size=SQLITE_BATCH // 8,
         )
-        ids = {p.key: p.pk for p in pairs}
+        ids = {r.key: p.pk for r, p in zip(rows, pairs, strict=True)}
         SourcePairImage.objects.bulk_create(
             [
                 SourcePairImage(source_pair_id=ids[r.key], position=pos, path=path, image_id=img)
@@ -201,6 +217,9 @@ class PostgresCopyWriter(OrmWriter):
     # they go as one comma-joined parameter instead of an array of strings.
 
     def lookup_pairs(self, keys: list[str]) -> dict[str, int]:
+        scope = self.pair_scope  # digits and a colon: no comma
+        if scope:
+            keys = [scope + k for k in keys]
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT p.key, p.id FROM unnest(string_to_array(%s, ',')) AS u(key)"
@@ -208,7 +227,10 @@ class PostgresCopyWriter(OrmWriter):
                 " WHERE s.key = u.key LIMIT 1) AS p",
                 [",".join(keys)],
             )
-            return dict(cursor.fetchall())
+            if not scope:
+                return dict(cursor.fetchall())
+            cut = len(scope)
+            return {key[cut:]: pk for key, pk in cursor.fetchall()}
 
     def existing_item_hashes(self, hashes: list[str]) -> set[str]:
         with connection.cursor() as cursor:
@@ -287,8 +309,8 @@ class PostgresCopyWriter(OrmWriter):
         """A source pair's COPY line after its id."""
         text = _copy_text
         return (
-            f"\t{key}\t{text(caption)}\t{text(context)}\t\t{text(modality)}\t{text(body_part)}"
-            f"\t{links}{self._pair_tail}"
+            f"\t{self.pair_scope}{key}\t{text(caption)}\t{text(context)}\t\t{text(modality)}"
+            f"\t{text(body_part)}\t{links}{self._pair_tail}"
         )
 
     def prepare(self, record, method_id: int, *, image_files: bool) -> tuple | None:

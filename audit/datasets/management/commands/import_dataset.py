@@ -1,8 +1,10 @@
-"""python manage.py import_dataset PATH --dataset NAME [--format ...] [--images DIR_OR_ZIP ...]"""
+"""python manage.py import_dataset PATH --dataset NAME [--owner USERNAME] [--format ...]
+[--images DIR_OR_ZIP ...]"""
 
 import sys
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -30,6 +32,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path)
         parser.add_argument("--dataset", required=True, help="Dataset name (created if new).")
+        parser.add_argument(
+            "--owner",
+            metavar="USERNAME",
+            help="Import as this user: a new dataset is theirs, an existing one must be theirs "
+            "(any, for a superuser). Without it the import runs as the operator: into any "
+            "dataset (its source pairs stay in its owner's scope), a new one without owner.",
+        )
         parser.add_argument("--format", default="auto", choices=["auto", *FORMATS])
         parser.add_argument(
             "--images",
@@ -64,6 +73,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         path: Path = opts["path"]
+        owner = None
+        if opts["owner"]:
+            owner = get_user_model().objects.filter(username=opts["owner"]).first()
+            if owner is None or not owner.is_active:
+                raise CommandError(f"--owner: no active user named {opts['owner']!r}")
         show = not opts["no_progress"] and sys.stderr.isatty()
         bar = tqdm(
             total=path.stat().st_size if path.is_file() else 0,
@@ -90,6 +104,7 @@ class Command(BaseCommand):
                 kind=opts["kind"],
                 language=opts["language"],
                 column_map=_column_map(opts["map"]),
+                owner=owner,
                 progress=progress,
             )
         except ImportFailed as exc:
