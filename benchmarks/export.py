@@ -166,7 +166,7 @@ def fill(rows: int, seed: int = 2026) -> int:
 def run_export(args) -> int:
     _setup(args.database_url)
     from audit.campaigns.models import Campaign
-    from audit.reports.exports.services import ratings_export
+    from audit.reports.exports.ratings import ratings_export
 
     campaign = Campaign.objects.get(pk=args.campaign_id)
     before = peak_rss_mb()

@@ -9,8 +9,8 @@ The campaign is the one of ``benchmarks/agreement.py`` (100,000 ratings x 4 crit
 items = 8,250 source pairs x 4 methods, k = 3 of 30 raters, 1,000 re-tests), every rating
 submitted over 28 days with flags on 5% of them. In the same run:
 
-* the peer: ``audit.reports.analysis.compute_results`` on it (the stored analysis snapshot a
-  report takes its numbers from, 1,000 bootstrap replicates), and
+* the peer: ``audit.reports.analysis.compute.compute_results`` on it (the stored analysis
+  snapshot a report takes its numbers from, 1,000 bootstrap replicates), and
 * the report: throughput per expert and method over the 28 days, rater severity per week from
   the 396,000 first-rating scores, the headline summary and "what changed", the tables and
   interval charts, the two matplotlib charts, the HTML template and the WeasyPrint PDF.
@@ -46,9 +46,11 @@ import numpy as np  # noqa: E402
 from agreement import synthetic_campaign  # noqa: E402
 
 from audit.campaigns.models import Campaign, Criterion  # noqa: E402
-from audit.reports import presentation, quality, rendering  # noqa: E402
-from audit.reports.analysis import SCORE_DTYPE, CampaignData, compute_results  # noqa: E402
+from audit.reports.analysis.compute import compute_results  # noqa: E402
+from audit.reports.analysis.reading import SCORE_DTYPE, CampaignData  # noqa: E402
 from audit.reports.models import QualityReport  # noqa: E402
+from audit.reports.quality import numbers as quality  # noqa: E402
+from audit.reports.quality import presentation, rendering  # noqa: E402
 
 METHODS = ["native_caption", "llm_reformatted", "mllm_distill", "mllm_reformatted"]
 KEYS = ["accuracy", "relevance", "completeness", "usefulness"]

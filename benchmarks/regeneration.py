@@ -53,8 +53,8 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from audit.core.demo import import_demo_dataset
     from audit.regeneration import selectors, services
+    from audit.site.demo import import_demo_dataset
 
     owner = get_user_model().objects.create_user("bench-owner", password="x" * 16)
     started = time.perf_counter()
@@ -71,6 +71,12 @@ def main() -> None:
     )
     try:
         base_url = stub.stdout.readline().strip()
+        # The stub listens on loopback, which jobs may call only when allowed.
+        from urllib.parse import urlsplit
+
+        from django.conf import settings
+
+        settings.REGENERATION_ALLOWED_SERVERS = [urlsplit(base_url).netloc]
         job = services.job_create(
             created_by=owner,
             name="bench",

@@ -90,6 +90,7 @@ class SourcePairViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
 
 
 class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    throttle_scope = "jobs"  # starts background work: audit.core.throttling
     serializer_class = ImportJobSerializer
     permission_classes = [ModelPermissionsOrReadOnly]
     parser_classes = [MultiPartParser, FormParser]

@@ -11,6 +11,6 @@ def run_import_job(job_id: int) -> str:
 
 
 # Hourly, from the beat schedule that migration datasets/0006 registers.
-@job_task(name="datasets.clean_uploads", queue="io", reject_on_worker_lost=False)
+@job_task(name="datasets.clean_uploads", queue="io")
 def clean_uploads() -> int:
     return uploads.clean_uploads()

@@ -45,6 +45,7 @@ class IsOwner(permissions.BasePermission):
 class RegenerationJobViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    throttle_scope = "jobs"  # creating and resuming jobs starts GPU work (core.throttling)
     permission_classes = [permissions.IsAuthenticated, IsOwner]
     lookup_field = "public_id"
     lookup_value_regex = "[0-9a-fA-F-]{32,36}"

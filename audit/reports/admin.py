@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from audit.reports import schedules
 from audit.reports.models import AnalysisSnapshot, QualityReport, ReportSchedule
+from audit.reports.quality import schedules
 
 
 @admin.register(AnalysisSnapshot)
@@ -26,8 +26,8 @@ class AnalysisSnapshotAdmin(admin.ModelAdmin):
 
 @admin.register(ReportSchedule)
 class ReportScheduleAdmin(admin.ModelAdmin):
-    """Schedules are saved through :func:`audit.reports.schedules.schedule_save`, so the beat
-    entry always follows; deleting one (or many) deletes its beat entry too."""
+    """Schedules are saved through :func:`audit.reports.quality.schedules.schedule_save`, so the
+    beat entry always follows; deleting one (or many) deletes its beat entry too."""
 
     list_display = ["campaign", "frequency", "cron", "hour", "minute", "time_zone", "enabled"]
     list_filter = ["frequency", "enabled"]

@@ -7,11 +7,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.campaigns.selectors import owned_campaign_or_404
-from audit.core.openapi import BAD_REQUEST
-from audit.reports import schedules, selectors, services
+from audit.core.openapi import BAD_REQUEST, DETAIL
+from audit.reports.analysis import selectors as analysis_selectors
+from audit.reports.analysis import services as analysis_services
+from audit.reports.quality import schedules
+from audit.reports.quality import selectors as quality_selectors
+from audit.reports.quality import services as quality_services
 from audit.reports.serializers import (
     AnalysisSnapshotSerializer,
-    DetailSerializer,
     QualityReportRequestSerializer,
     QualityReportSerializer,
     QueuedReportSerializer,
@@ -20,7 +23,7 @@ from audit.reports.serializers import (
 )
 
 NOT_FOUND = OpenApiResponse(
-    DetailSerializer, description="No such campaign for you, or no analysis computed yet."
+    DETAIL, description="No such campaign for you, or no analysis computed yet."
 )
 
 
@@ -35,18 +38,20 @@ class CampaignAnalysisView(APIView):
     )
     def get(self, request, public_id):
         campaign = owned_campaign_or_404(request.user, public_id)
-        snapshot = selectors.latest_snapshot(campaign)
+        snapshot = analysis_selectors.latest_snapshot(campaign)
         if snapshot is None:
             return Response(
                 {"detail": "No analysis has been computed yet; POST to recompute/ to queue one."},
                 status=status.HTTP_404_NOT_FOUND,
             )
         snapshot.campaign = campaign
-        context = {"in_progress": services.analysis_in_progress(campaign)}
+        context = {"in_progress": analysis_services.analysis_in_progress(campaign)}
         return Response(AnalysisSnapshotSerializer(snapshot, context=context).data)
 
 
 class CampaignAnalysisRecomputeView(APIView):
+    throttle_scope = "jobs"  # starts background work: audit.core.throttling
+
     @extend_schema(
         operation_id="campaign_analysis_recompute",
         summary="Queue a recomputation of a campaign's analysis",
@@ -56,7 +61,7 @@ class CampaignAnalysisRecomputeView(APIView):
     )
     def post(self, request, public_id):
         campaign = owned_campaign_or_404(request.user, public_id)
-        services.analysis_request_now(campaign=campaign)
+        analysis_services.analysis_request_now(campaign=campaign)
         return Response(
             {"queued": True, "campaign": campaign.public_id}, status=status.HTTP_202_ACCEPTED
         )
@@ -68,6 +73,8 @@ class CampaignAnalysisRecomputeView(APIView):
 
 
 class CampaignQualityReportsView(APIView):
+    throttle_scope = "jobs"  # starts background work: audit.core.throttling
+
     @extend_schema(
         operation_id="campaign_quality_reports_list",
         summary="A campaign's quality reports, newest first",
@@ -76,7 +83,7 @@ class CampaignQualityReportsView(APIView):
     )
     def get(self, request, public_id):
         campaign = owned_campaign_or_404(request.user, public_id)
-        reports = selectors.quality_reports(campaign)
+        reports = quality_selectors.quality_reports(campaign)
         for report in reports:
             report.campaign = campaign
         data = QualityReportSerializer(reports, many=True, context={"request": request}).data
@@ -93,7 +100,7 @@ class CampaignQualityReportsView(APIView):
         campaign = owned_campaign_or_404(request.user, public_id)
         form = QualityReportRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        services.quality_report_request(
+        quality_services.quality_report_request(
             campaign=campaign, requested_by=request.user, **form.validated_data
         )
         return Response(
@@ -110,7 +117,7 @@ class CampaignQualityReportView(APIView):
     )
     def get(self, request, public_id, report_id):
         campaign = owned_campaign_or_404(request.user, public_id)
-        report = selectors.quality_report_or_404(campaign=campaign, report_id=report_id)
+        report = quality_selectors.quality_report_or_404(campaign=campaign, report_id=report_id)
         report.campaign = campaign
         return Response(QualityReportSerializer(report, context={"request": request}).data)
 
@@ -124,7 +131,7 @@ class CampaignReportSchedulesView(APIView):
     )
     def get(self, request, public_id):
         campaign = owned_campaign_or_404(request.user, public_id)
-        schedules = selectors.report_schedules(campaign)
+        schedules = quality_selectors.report_schedules(campaign)
         return Response(ReportScheduleSerializer(schedules, many=True).data)
 
     @extend_schema(
@@ -145,7 +152,7 @@ class CampaignReportSchedulesView(APIView):
 class CampaignReportScheduleView(APIView):
     def _get(self, request, public_id, schedule_id):
         campaign = owned_campaign_or_404(request.user, public_id)
-        return selectors.report_schedule_or_404(campaign=campaign, schedule_id=schedule_id)
+        return quality_selectors.report_schedule_or_404(campaign=campaign, schedule_id=schedule_id)
 
     @extend_schema(
         operation_id="campaign_report_schedule_retrieve",

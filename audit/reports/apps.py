@@ -2,6 +2,9 @@ from django.apps import AppConfig
 
 
 class ReportsConfig(AppConfig):
+    """One app (label ``reports``), three rooms: ``analysis`` and ``quality`` are its sub-packages,
+    ``exports`` its own app beside it; :mod:`audit.reports.scores` is the read side they share."""
+
     name = "audit.reports"
     label = "reports"
     verbose_name = "Reports"
@@ -9,7 +12,8 @@ class ReportsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from audit.reports import schedules, signals
+        from audit.reports.analysis import signals
+        from audit.reports.quality import schedules
 
         post_save.connect(
             signals.rating_saved, sender="annotations.Rating", dispatch_uid="reports-rating-saved"

@@ -75,7 +75,7 @@ class AnalysisLease(models.Model):
 def report_storage():
     """Where report files live (``settings.QUALITY_REPORTS_DIR``), read when used, not at import,
     so a test or a deployment can move it."""
-    from audit.reports.storage import ReportStorage
+    from audit.reports.quality.storage import ReportStorage
 
     return ReportStorage()
 
@@ -86,7 +86,7 @@ def _report_path(instance, filename: str) -> str:
 
 class ReportSchedule(models.Model):
     """When a campaign's quality report is made and mailed. Each schedule owns one
-    django-celery-beat ``PeriodicTask`` (kept in step by :mod:`audit.reports.schedules`)."""
+    django-celery-beat ``PeriodicTask`` (kept in step by :mod:`audit.reports.quality.schedules`)."""
 
     class Frequency(models.TextChoices):
         DAILY = "daily"

@@ -42,10 +42,6 @@ class RecomputeSerializer(serializers.Serializer):
     campaign = serializers.UUIDField()
 
 
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 class QualityReportSerializer(serializers.ModelSerializer):
     campaign = serializers.UUIDField(source="campaign.public_id", read_only=True)
     snapshot = serializers.IntegerField(source="snapshot_id", read_only=True, allow_null=True)
@@ -139,7 +135,7 @@ class ReportScheduleSerializer(serializers.ModelSerializer):
     def _save(self, campaign, schedule, data):
         from django.core.exceptions import ValidationError as DjangoValidationError
 
-        from audit.reports.schedules import schedule_save
+        from audit.reports.quality.schedules import schedule_save
 
         data = dict(data)
         enabled = data.pop("enabled", None)

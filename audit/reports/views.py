@@ -9,14 +9,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.campaigns.selectors import owned_campaign_or_404
-from audit.reports import presentation, selectors, services
+from audit.reports.analysis import selectors as analysis_selectors
+from audit.reports.analysis import services as analysis_services
+from audit.reports.quality import presentation
+from audit.reports.quality import selectors as quality_selectors
+from audit.reports.quality import services as quality_services
 
 
 @login_required
 @require_GET
 def campaign_analysis(request, public_id):
     campaign = owned_campaign_or_404(request.user, public_id)
-    snapshot = selectors.latest_snapshot(campaign)
+    snapshot = analysis_selectors.latest_snapshot(campaign)
     if snapshot is not None:
         snapshot.campaign = campaign
     return render(
@@ -26,9 +30,9 @@ def campaign_analysis(request, public_id):
             "campaign": campaign,
             "snapshot": snapshot,
             "view": presentation.dashboard(snapshot.results) if snapshot else None,
-            "failure": selectors.latest_failure_since(campaign, snapshot),
-            "running": services.analysis_in_progress(campaign),
-            "history": selectors.snapshot_history(campaign),
+            "failure": analysis_selectors.latest_failure_since(campaign, snapshot),
+            "running": analysis_services.analysis_in_progress(campaign),
+            "history": analysis_selectors.snapshot_history(campaign),
         },
     )
 
@@ -37,7 +41,7 @@ def campaign_analysis(request, public_id):
 @require_POST
 def campaign_analysis_recompute(request, public_id):
     campaign = owned_campaign_or_404(request.user, public_id)
-    services.analysis_request_now(campaign=campaign)
+    analysis_services.analysis_request_now(campaign=campaign)
     messages.success(request, "Recomputation queued. Reload this page in a minute to see it.")
     return redirect("reports:campaign-analysis", public_id=campaign.public_id)
 
@@ -56,9 +60,9 @@ def campaign_reports(request, public_id):
         "reports/quality_reports.html",
         {
             "campaign": campaign,
-            "reports": selectors.quality_reports(campaign),
-            "schedules": selectors.report_schedules(campaign),
-            "recipients": services.report_recipients(campaign=campaign),
+            "reports": quality_selectors.quality_reports(campaign),
+            "schedules": quality_selectors.report_schedules(campaign),
+            "recipients": quality_services.report_recipients(campaign=campaign),
         },
     )
 
@@ -67,7 +71,7 @@ def campaign_reports(request, public_id):
 @require_POST
 def campaign_report_request(request, public_id):
     campaign = owned_campaign_or_404(request.user, public_id)
-    services.quality_report_request(campaign=campaign, requested_by=request.user)
+    quality_services.quality_report_request(campaign=campaign, requested_by=request.user)
     messages.success(
         request, "Report queued: it appears below and is mailed to the owners in a minute."
     )
@@ -82,7 +86,7 @@ REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; fram
 @require_GET
 def quality_report_file(request, public_id, report_id, kind):
     campaign = owned_campaign_or_404(request.user, public_id)
-    report = selectors.quality_report_or_404(campaign=campaign, report_id=report_id)
+    report = quality_selectors.quality_report_or_404(campaign=campaign, report_id=report_id)
     if kind not in ("html", "pdf"):
         raise Http404("No such file.")
     field = report.pdf if kind == "pdf" else report.html

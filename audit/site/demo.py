@@ -234,7 +234,7 @@ def create_demo_campaign(*, dataset: Dataset, owner, seed: int, rated_pairs: int
             flags=flags,
             active_seconds=rng.uniform(20, 90),
         )
-    from audit.reports.analysis import analyse_campaign
+    from audit.reports.analysis.services import analyse_campaign
 
     analyse_campaign(campaign=campaign)
     seed_demo_reports(campaign=campaign)
@@ -244,8 +244,8 @@ def create_demo_campaign(*, dataset: Dataset, owner, seed: int, rated_pairs: int
 def seed_demo_reports(*, campaign) -> None:
     """A weekly quality report (Mondays 07:00 UTC, to the owner; beat runs it) and a first report
     now, so the Reports page has something to show (not mailed at seeding)."""
-    from audit.reports.schedules import schedule_save
-    from audit.reports.services import quality_report_make
+    from audit.reports.quality.schedules import schedule_save
+    from audit.reports.quality.services import quality_report_make
 
     schedule_save(campaign=campaign, frequency="weekly", day_of_week=1, hour=7, minute=0)
     quality_report_make(campaign=campaign, send=False)

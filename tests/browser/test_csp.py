@@ -132,9 +132,9 @@ def test_regeneration_reports_and_exports_run_under_the_policy(
     generations), the quality report history and a stored report's HTML (served with its own
     stricter policy), and an export's download link (a file, never an HTML page)."""
     from audit.regeneration import services as regeneration
-    from audit.reports import services as reports
-    from audit.reports.analysis import analyse_campaign
-    from audit.reports.exports.services import export_job_create, export_job_run
+    from audit.reports.analysis.services import analyse_campaign
+    from audit.reports.exports.jobs import export_job_create, export_job_run
+    from audit.reports.quality import services as reports
     from tests.regeneration.stub_server import StubServer
     from tests.regeneration.test_services import run_all
     from tests.reports.conftest import rate_all
@@ -150,6 +150,7 @@ def test_regeneration_reports_and_exports_run_under_the_policy(
     )
     stub = StubServer().start()
     try:
+        settings.REGENERATION_ALLOWED_SERVERS = [stub.allow_entry]
         job = regeneration.job_create(
             created_by=owner, name="CSP job <b>x</b>", datasets=list(campaign.datasets.all()),
             methods=["llm_reformatted"], model="m", base_url=stub.base_url, start=False,

@@ -12,9 +12,10 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from audit.campaigns.services import campaign_create
-from audit.reports import analysis, tasks
-from audit.reports.analysis import analyse_campaign
-from audit.reports.charts import Row, interval_chart
+from audit.reports.analysis import compute as analysis
+from audit.reports.analysis import tasks
+from audit.reports.analysis.services import analyse_campaign
+from audit.reports.quality.charts import Row, interval_chart
 from tests.factories import StaffFactory, UserFactory
 from tests.reports.conftest import rate_all
 

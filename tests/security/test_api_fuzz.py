@@ -25,6 +25,7 @@ import pytest
 import requests
 import schemathesis
 from django.contrib.auth.models import Permission
+from django.test import override_settings
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -38,10 +39,10 @@ from audit.campaigns.models import Assignment
 from audit.core.services import api_token_create
 from audit.datasets.models import ImportJob
 from audit.regeneration import services as regeneration
-from audit.reports import schedules
-from audit.reports import services as reports
-from audit.reports.analysis import analyse_campaign
-from audit.reports.exports.services import export_job_create
+from audit.reports.analysis.services import analyse_campaign
+from audit.reports.exports.jobs import export_job_create
+from audit.reports.quality import schedules
+from audit.reports.quality import services as reports
 from tests.factories import StaffFactory
 from tests.reports.conftest import rate_all
 
@@ -64,10 +65,11 @@ def world(launched_campaign, settings):
     schedule = schedules.schedule_save(campaign=campaign, frequency="daily")
     dataset = campaign.datasets.get()
     export = export_job_create(owner=owner, kind="ratings", fmt="csv", campaign=campaign)
-    job = regeneration.job_create(
-        created_by=owner, name="Fuzzed job", datasets=[dataset], methods=["llm_reformatted"],
-        model="m", base_url="http://127.0.0.1:9/v1", start=False,
-    )  # fmt: skip
+    with override_settings(REGENERATION_ALLOWED_SERVERS=["127.0.0.1:9"]):  # a closed port
+        job = regeneration.job_create(
+            created_by=owner, name="Fuzzed job", datasets=[dataset], methods=["llm_reformatted"],
+            model="m", base_url="http://127.0.0.1:9/v1", start=False,
+        )  # fmt: skip
     expert = experts[0]
     assignment = Assignment.objects.filter(campaign=campaign, expert=expert).order_by("pk")[0]
     item = dataset.items.order_by("pk")[0]

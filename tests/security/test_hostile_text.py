@@ -14,7 +14,7 @@ from django.urls import reverse
 from audit.campaigns.models import Assignment
 from audit.campaigns.services import campaign_create, campaign_launch
 from audit.datasets.models import Item, SourcePair
-from audit.reports.analysis import analyse_campaign
+from audit.reports.analysis.services import analyse_campaign
 from audit.site import demo
 from tests.factories import StaffFactory, UserFactory
 from tests.reports.conftest import rate_all

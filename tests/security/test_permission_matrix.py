@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.contrib import admin
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import Resolver404, resolve, reverse
 
 from audit.campaigns.models import Assignment
@@ -24,10 +24,10 @@ from audit.core.services import api_token_create
 from audit.datasets.models import Image, ImportJob, Method
 from audit.datasets.selectors import image_url
 from audit.regeneration.services import job_create as regeneration_job_create
-from audit.reports.analysis import analyse_campaign
-from audit.reports.exports.services import export_job_create, export_job_run
-from audit.reports.schedules import schedule_save
-from audit.reports.services import quality_report_make
+from audit.reports.analysis.services import analyse_campaign
+from audit.reports.exports.jobs import export_job_create, export_job_run
+from audit.reports.quality.schedules import schedule_save
+from audit.reports.quality.services import quality_report_make
 from tests.reports.conftest import rate_all
 from tests.security.routes import site_routes
 
@@ -111,6 +111,7 @@ PERMISSIONS: dict[str, Rule] = {
     "campaign-resume": Rule("owner", "api_campaign", EXPERT_KNOWS),
     "campaign-close": Rule("owner", "api_campaign", EXPERT_KNOWS),
     "campaign-progress": Rule("owner", "api_campaign", EXPERT_KNOWS),
+    "campaign-job": Rule("owner", "campaign_job", EXPERT_KNOWS),
     # Analysis
     "reports:campaign-analysis": Rule("owner", "campaign", EXPERT_KNOWS),
     "reports:campaign-analysis-recompute": Rule("owner", "campaign", EXPERT_KNOWS),
@@ -138,6 +139,7 @@ PERMISSIONS: dict[str, Rule] = {
     "regeneration-job-resume": Rule("job_owner", "regeneration_job"),
     "regeneration-job-compare": Rule("job_owner", "regeneration_job"),
     "regeneration-job-failures": Rule("job_owner", "regeneration_job"),
+    "regeneration-job-test-connection": Rule("regenerators"),
     "regeneration:list": Rule("regenerators"),
     "regeneration:create": Rule("regenerators"),
     "regeneration:detail": Rule("job_owner", "regeneration_job"),
@@ -156,6 +158,18 @@ PERMISSIONS: dict[str, Rule] = {
     "expert-api:submit": Rule("expert", "expert_assignment"),
     "expert-api:draft": Rule("expert", "expert_assignment"),
 }
+
+
+def _regeneration_job(world, campaign):
+    return regeneration_job_create(
+        created_by=world["users"]["owner_here"],
+        name="Trial",
+        datasets=[campaign.datasets.first()],
+        methods=["llm_reformatted"],
+        model="some-model",
+        base_url="http://127.0.0.1:9/v1",
+        start=False,
+    )
 
 
 def _kwargs(kind: str, world) -> dict:
@@ -184,18 +198,16 @@ def _kwargs(kind: str, world) -> dict:
         token, _ = api_token_create(user=world["users"]["owner_here"])
         return {"pk": token.pk}
     if kind == "regeneration_job":
-        job = regeneration_job_create(
-            created_by=world["users"]["owner_here"],
-            name="Trial",
-            datasets=[campaign.datasets.first()],
-            methods=["llm_reformatted"],
-            model="some-model",
-            base_url="http://127.0.0.1:9/v1",
-            start=False,
-        )
+        # A job aimed at a closed loopback port, allowed for this test (the egress check refuses
+        # loopback otherwise).
+        with override_settings(REGENERATION_ALLOWED_SERVERS=["127.0.0.1:9"]):
+            job = _regeneration_job(world, campaign)
         return {"public_id": job.public_id}
     if kind in ("campaign", "api_campaign"):
         return {"public_id": campaign.public_id}
+    if kind == "campaign_job":
+        job = campaign.jobs.create(kind="launch", status="succeeded")
+        return {"public_id": campaign.public_id, "job_id": job.public_id}
     if kind == "expert_campaign":
         return {"campaign_id": campaign.public_id}
     if kind == "expert_assignment":

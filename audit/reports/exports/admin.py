@@ -7,7 +7,8 @@ from django.utils.html import format_html
 
 from audit.campaigns.admin import CampaignAdmin
 from audit.datasets.admin import DatasetAdmin
-from audit.reports.exports import selectors, services
+from audit.reports.exports import jobs as export_jobs
+from audit.reports.exports import selectors
 from audit.reports.exports.models import ExportJob
 
 
@@ -29,7 +30,7 @@ def _ratings_action(fmt: str, layout: str):
     def action(modeladmin, request, queryset):
         allowed = selectors.campaigns_exportable_by(request.user).values("pk")
         jobs = [
-            services.export_job_create(
+            export_jobs.export_job_create(
                 owner=request.user, kind=ExportJob.Kind.RATINGS, campaign=campaign, fmt=fmt,
                 layout=layout,
             )
@@ -48,9 +49,9 @@ def _ratings_action(fmt: str, layout: str):
 def export_audited_dataset(modeladmin, request, queryset):
     jobs = []
     for dataset in queryset.filter(pk__in=selectors.datasets_exportable_by(request.user)):
-        campaigns = services.dataset_campaigns_for(request.user, dataset)
+        campaigns = export_jobs.dataset_campaigns_for(request.user, dataset)
         jobs.append(
-            services.export_job_create(
+            export_jobs.export_job_create(
                 owner=request.user,
                 kind=ExportJob.Kind.DATASET,
                 dataset=dataset,

@@ -7,16 +7,19 @@ from django.http import FileResponse, Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.reports.exports import selectors, services
+from audit.core.auth import ApiTokenAuthentication
+from audit.core.openapi import DETAIL
+from audit.reports.exports import jobs as export_jobs
+from audit.reports.exports import selectors
 from audit.reports.exports.models import ExportJob
-from audit.reports.serializers import DetailSerializer
+from audit.reports.exports.sinks import ExportError
 
 # Token first: an anonymous request is answered 401 with a WWW-Authenticate header.
-AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
+AUTHENTICATION = [ApiTokenAuthentication, SessionAuthentication]
 
 
 class ExportJobSerializer(serializers.ModelSerializer):
@@ -42,7 +45,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
         return obj.dataset_id
 
     def get_progress(self, obj) -> float:
-        return services.export_job_progress(obj)
+        return export_jobs.export_job_progress(obj)
 
     def get_download_url(self, obj) -> str | None:
         """Present only while the complete file can be downloaded."""
@@ -89,6 +92,7 @@ def _job_or_404(user, public_id) -> ExportJob:
 
 
 class ExportJobListView(APIView):
+    throttle_scope = "jobs"  # starts background work: audit.core.throttling
     authentication_classes = AUTHENTICATION
 
     @extend_schema(
@@ -108,7 +112,7 @@ class ExportJobListView(APIView):
         responses={
             202: ExportJobSerializer,
             400: OpenApiResponse(description="Bad options; the errors name the field."),
-            404: OpenApiResponse(DetailSerializer, description="No such campaign or dataset."),
+            404: OpenApiResponse(DETAIL, description="No such campaign or dataset."),
         },
         tags=["exports"],
     )
@@ -121,20 +125,20 @@ class ExportJobListView(APIView):
                 job = self._ratings(request.user, data)
             else:
                 job = self._dataset(request.user, data)
-        except services.ExportError as exc:
+        except ExportError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         body = ExportJobSerializer(job, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
     def _ratings(self, user, data) -> ExportJob:
         if "campaign" not in data:
-            raise services.ExportError("a ratings export needs 'campaign'")
+            raise ExportError("a ratings export needs 'campaign'")
         campaign = (
             selectors.campaigns_exportable_by(user).filter(public_id=data["campaign"]).first()
         )
         if campaign is None:
             raise Http404("No such campaign.")
-        return services.export_job_create(
+        return export_jobs.export_job_create(
             owner=user,
             kind=ExportJob.Kind.RATINGS,
             campaign=campaign,
@@ -145,7 +149,7 @@ class ExportJobListView(APIView):
 
     def _dataset(self, user, data) -> ExportJob:
         if "dataset" not in data:
-            raise services.ExportError("a dataset export needs 'dataset'")
+            raise ExportError("a dataset export needs 'dataset'")
         dataset = selectors.datasets_exportable_by(user).filter(pk=data["dataset"]).first()
         if dataset is None:
             raise Http404("No such dataset.")
@@ -158,8 +162,8 @@ class ExportJobListView(APIView):
             )
             if len(campaign_ids) != len(set(data["campaigns"])):
                 raise Http404("No such campaign.")
-        campaigns = services.dataset_campaigns_for(user, dataset, campaign_ids)
-        return services.export_job_create(
+        campaigns = export_jobs.dataset_campaigns_for(user, dataset, campaign_ids)
+        return export_jobs.export_job_create(
             owner=user,
             kind=ExportJob.Kind.DATASET,
             dataset=dataset,
@@ -175,7 +179,7 @@ class ExportJobDetailView(APIView):
     @extend_schema(
         operation_id="export_jobs_retrieve",
         summary="An export job: status, progress and, once done, the download link",
-        responses={200: ExportJobSerializer, 404: OpenApiResponse(DetailSerializer)},
+        responses={200: ExportJobSerializer, 404: OpenApiResponse(DETAIL)},
         tags=["exports"],
     )
     def get(self, request, public_id):
@@ -187,7 +191,7 @@ def download_response(user, public_id):
     """The file of a finished export the user may see: 404 when not theirs or not there, 409
     while it is being made, 410 once expired (the file is deleted)."""
     job = _job_or_404(user, public_id)
-    path = services.export_file(job)
+    path = export_jobs.export_file(job)
     if path is None:
         if job.status == ExportJob.Status.EXPIRED:
             return 410, "This export has expired; make a new one."
@@ -215,9 +219,9 @@ class ExportJobDownloadView(APIView):
         summary="Download a finished export",
         responses={
             (200, "application/octet-stream"): OpenApiResponse(description="The file."),
-            404: OpenApiResponse(DetailSerializer),
-            409: OpenApiResponse(DetailSerializer, description="Not finished yet."),
-            410: OpenApiResponse(DetailSerializer, description="Expired; the file is deleted."),
+            404: OpenApiResponse(DETAIL),
+            409: OpenApiResponse(DETAIL, description="Not finished yet."),
+            410: OpenApiResponse(DETAIL, description="Expired; the file is deleted."),
         },
         tags=["exports"],
     )

@@ -9,8 +9,8 @@ class ExportsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete
 
+        from audit.reports.exports.jobs import export_file_delete
         from audit.reports.exports.models import ExportJob
-        from audit.reports.exports.services import export_file_delete
 
         post_delete.connect(
             lambda sender, instance, **kwargs: export_file_delete(instance),

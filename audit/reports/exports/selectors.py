@@ -1,6 +1,8 @@
 """Reads for exports: who may export what, and the rows, streamed in chunks from a server-side
 cursor (on PostgreSQL Django's chunked cursor is a named psycopg cursor), so memory stays flat
-whatever the size of a campaign or dataset."""
+whatever the size of a campaign or dataset. The ratings stream is one SQL join written for speed
+(and COPY on PostgreSQL); counts and the audited dataset's scores come from the shared read side,
+:mod:`audit.reports.scores`."""
 
 import io
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from annotations.models import Rating, Score
 from audit.campaigns.models import Assignment, Campaign, CampaignItem, Criterion
 from audit.campaigns.selectors import campaigns_owned_by
 from audit.datasets.models import Dataset, Item, Method, SourcePairImage
+from audit.reports import scores as score_reads
 from audit.reports.exports.models import ExportJob
 
 # --- Permissions ------------------------------------------------------------------------------
@@ -101,8 +104,8 @@ def _ratings_sql(*, with_unscored: bool) -> str:
 def rating_count(campaign: Campaign, *, layout: str) -> int:
     """How many rows rating_rows will produce for ``layout`` (progress denominator)."""
     if layout == "wide":
-        return Rating.objects.filter(assignment__campaign=campaign).count()
-    return Score.objects.filter(rating__assignment__campaign=campaign).count()
+        return score_reads.rating_rows(campaign_ids=[campaign.pk]).count()
+    return score_reads.score_rows(campaign_ids=[campaign.pk]).count()
 
 
 def rating_rows(campaign: Campaign, *, with_unscored: bool, chunk_size: int) -> Iterator[list]:
@@ -157,23 +160,6 @@ def dataset_item_chunks(dataset: Dataset, *, chunk_size: int) -> Iterator[list[t
             return
         yield rows
         last = rows[-1][0]
-
-
-def item_scores(item_ids: list[int], campaign_ids: list[int]):
-    """(item id, criterion key, score) of the scored ratings of these items in these campaigns."""
-    return Score.objects.filter(
-        rating__assignment__campaign_item__item_id__in=item_ids,
-        rating__assignment__campaign_id__in=campaign_ids,
-    ).values_list("rating__assignment__campaign_item__item_id", "criterion__key", "value")
-
-
-def item_ratings(item_ids: list[int], campaign_ids: list[int]):
-    """(item id, flags) of the non-skipped ratings of these items in these campaigns."""
-    return Rating.objects.filter(
-        assignment__campaign_item__item_id__in=item_ids,
-        assignment__campaign_id__in=campaign_ids,
-        skipped=False,
-    ).values_list("assignment__campaign_item__item_id", "flags")
 
 
 def image_paths(source_pair_ids) -> dict[int, list[str]]:

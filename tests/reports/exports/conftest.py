@@ -50,7 +50,7 @@ def rated_campaign(launched_campaign):
 
 def expected_long(campaign, *, names: bool = False) -> list[dict]:
     """One dict per score, from the ORM."""
-    from audit.reports.exports.services import expert_pseudonym
+    from audit.reports.exports.ratings import expert_pseudonym
 
     rows = []
     ratings = (
@@ -108,7 +108,7 @@ def world(rated_campaign, tmp_path):
     """The rated campaign of owner1 (experts a, b, c) and a draft of owner2 (expert z) over
     another dataset; the six roles."""
     from audit.campaigns.services import campaign_create
-    from audit.core.demo import import_demo_dataset
+    from audit.site.demo import import_demo_dataset
     from tests.factories import StaffFactory, UserFactory
 
     campaign, owner, experts = rated_campaign

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from audit.reports.exports import services
+from audit.reports.exports import jobs
 from audit.reports.exports.models import ExportJob
 from tests.reports.exports.conftest import ALLOWED, ROLES
 
@@ -136,7 +136,7 @@ def test_bad_options_answer_400_naming_the_problem(world):
 @pytest.mark.parametrize("role", ROLES)
 def test_job_status_and_download_are_permission_checked(world, role):
     job = ratings_job(world)
-    services.export_job_run(job_id=job.pk)  # what the worker does
+    jobs.export_job_run(job_id=job.pk)  # what the worker does
     client = client_for(world["users"][role])
     detail = client.get(f"/api/exports/{job.public_id}/")
     download = client.get(f"/api/exports/{job.public_id}/download/")
@@ -160,7 +160,7 @@ def test_job_status_and_download_are_permission_checked(world, role):
 @pytest.mark.parametrize("role", ROLES)
 def test_the_browser_download_link(world, role, client):
     job = ratings_job(world, format="parquet")
-    services.export_job_run(job_id=job.pk)
+    jobs.export_job_run(job_id=job.pk)
     user = world["users"][role]
     if user is not None:
         client.force_login(user)
@@ -182,7 +182,7 @@ def test_a_dataset_export_is_visible_to_its_maker_only(world):
         format="json",
     )  # fmt: skip
     job = ExportJob.objects.get(public_id=response.json()["id"])
-    services.export_job_run(job_id=job.pk)
+    jobs.export_job_run(job_id=job.pk)
     assert client_for(owner).get(f"/api/exports/{job.public_id}/download/").status_code == 200
     for role in ("owner_elsewhere", "expert_here", "expert_elsewhere"):
         got = client_for(world["users"][role]).get(f"/api/exports/{job.public_id}/download/")
@@ -191,7 +191,7 @@ def test_a_dataset_export_is_visible_to_its_maker_only(world):
 
 def test_links_expire_and_the_file_is_deleted(world, settings):
     job = ratings_job(world)
-    job = services.export_job_run(job_id=job.pk)
+    job = jobs.export_job_run(job_id=job.pk)
     path = settings.EXPORT_DIR / job.file_path
     assert path.is_file()
     assert job.expires_at - job.finished_at == timedelta(hours=settings.EXPORT_TTL_HOURS)
@@ -205,8 +205,8 @@ def test_links_expire_and_the_file_is_deleted(world, settings):
 
 
 def test_the_cleanup_task_deletes_expired_files_only(world, settings):
-    old = services.export_job_run(job_id=ratings_job(world).pk)
-    new = services.export_job_run(job_id=ratings_job(world, format="jsonl").pk)
+    old = jobs.export_job_run(job_id=ratings_job(world).pk)
+    new = jobs.export_job_run(job_id=ratings_job(world, format="jsonl").pk)
     ExportJob.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     from audit.reports.exports.tasks import cleanup_expired
 
@@ -238,7 +238,7 @@ def test_a_running_job_shows_live_progress(world):
 
     job = ratings_job(world)
     ExportJob.objects.filter(pk=job.pk).update(status="running")
-    cache.set(services._progress_key(job.pk), {"rows": 25, "total": 100}, 60)
+    cache.set(jobs._progress_key(job.pk), {"rows": 25, "total": 100}, 60)
     data = client_for(world["users"]["owner_here"]).get(f"/api/exports/{job.public_id}/").json()
     assert (data["status"], data["progress"], data["download_url"]) == ("running", 0.25, None)
 
@@ -247,12 +247,12 @@ def test_deleted_jobs_and_abandoned_parts_leave_no_files(world, settings):
     import os
     import time
 
-    job = services.export_job_run(job_id=ratings_job(world).pk)
+    job = jobs.export_job_run(job_id=ratings_job(world).pk)
     path = settings.EXPORT_DIR / job.file_path
     stale = settings.EXPORT_DIR / "abandoned.csv.part-0123abcd"
     stale.write_text("half")
     os.utime(stale, (time.time() - 2 * 86400,) * 2)
-    services.export_jobs_cleanup()
+    jobs.export_jobs_cleanup()
     assert not stale.exists() and path.is_file()  # a day-old part goes; live files stay
     ExportJob.objects.filter(pk=job.pk).delete()  # also what a deleted campaign cascades to
     assert not path.exists()

@@ -11,7 +11,8 @@ import pytest
 
 from annotations.models import Rating, Score
 from audit.datasets.models import Item
-from audit.reports.exports.services import ExportError, dataset_export
+from audit.reports.exports.dataset import dataset_export
+from audit.reports.exports.sinks import ExportError
 
 pytestmark = pytest.mark.django_db
 CRITERIA = ["accuracy", "relevance", "completeness", "usefulness"]

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from audit.reports.exports import services
+from audit.reports.exports import jobs, sinks
 from audit.reports.exports.models import ExportJob
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 def make_job(campaign, owner, **fields) -> ExportJob:
     fields = {"fmt": "parquet", "layout": "wide", **fields}
-    return services.export_job_create(owner=owner, kind="ratings", campaign=campaign, **fields)
+    return jobs.export_job_create(owner=owner, kind="ratings", campaign=campaign, **fields)
 
 
 def test_a_job_that_dies_mid_file_leaves_nothing_marked_complete(rated_campaign, settings,
@@ -30,7 +30,7 @@ def test_a_job_that_dies_mid_file_leaves_nothing_marked_complete(rated_campaign,
     campaign, owner, _experts = rated_campaign
     settings.EXPORT_CHUNK_SIZE = 15
     job = make_job(campaign, owner)
-    real_write = services.ParquetSink.write
+    real_write = sinks.ParquetSink.write
     calls = []
 
     def dies_on_third_chunk(self, data):
@@ -39,18 +39,36 @@ def test_a_job_that_dies_mid_file_leaves_nothing_marked_complete(rated_campaign,
             raise MemoryError("the worker died")
         real_write(self, data)
 
-    monkeypatch.setattr(services.ParquetSink, "write", dies_on_third_chunk)
+    monkeypatch.setattr(sinks.ParquetSink, "write", dies_on_third_chunk)
     with pytest.raises(MemoryError):
-        services.export_job_run(job_id=job.pk)
+        jobs.export_job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == "failed" and job.file_path == "" and "MemoryError" in job.error
-    assert services.export_file(job) is None
+    assert jobs.export_file(job) is None
     assert not any(settings.EXPORT_DIR.iterdir())  # no file, no temporary part
     monkeypatch.undo()
-    job = services.export_job_run(job_id=job.pk)  # the retry
+    job = jobs.export_job_run(job_id=job.pk)  # the retry
     assert (job.status, job.attempts) == ("succeeded", 2)
-    frame = pd.read_parquet(services.export_file(job))
+    frame = pd.read_parquet(jobs.export_file(job))
     assert len(frame) == job.row_count == campaign.assignments.count()
+
+
+def test_a_job_that_cannot_be_queued_says_so(rated_campaign, django_capture_on_commit_callbacks):
+    """The broker is down when the job is queued (after commit): the job is marked failed with
+    the reason instead of hanging in "queued"."""
+    from unittest import mock
+
+    from audit.reports.exports.tasks import run_export_job
+
+    campaign, owner, _experts = rated_campaign
+    with (
+        mock.patch.object(run_export_job, "apply_async", side_effect=OSError("no broker")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        job = make_job(campaign, owner, fmt="csv", layout="long")
+    job.refresh_from_db()
+    assert job.status == "failed" and job.finished_at is not None
+    assert "could not queue the job" in job.error and "no broker" in job.error
 
 
 def test_a_killed_workers_job_is_redone_from_scratch(rated_campaign, settings):
@@ -63,13 +81,13 @@ def test_a_killed_workers_job_is_redone_from_scratch(rated_campaign, settings):
     part = settings.EXPORT_DIR / f"{job.public_id}.csv.part-deadbeef"
     part.write_text("campaign,rating_id\nhalf a ro")
     job.refresh_from_db()
-    assert services.export_file(job) is None  # running: nothing to download
-    job = services.export_job_run(job_id=job.pk)
+    assert jobs.export_file(job) is None  # running: nothing to download
+    job = jobs.export_job_run(job_id=job.pk)
     assert job.status == "succeeded" and job.attempts == 2
     assert not part.exists()
-    assert len(pd.read_csv(services.export_file(job))) == job.row_count > 0
+    assert len(pd.read_csv(jobs.export_file(job))) == job.row_count > 0
     # a duplicate delivery of the finished job changes nothing
-    again = services.export_job_run(job_id=job.pk)
+    again = jobs.export_job_run(job_id=job.pk)
     assert (again.attempts, again.file_path) == (2, job.file_path)
 
 
@@ -82,7 +100,7 @@ def test_bad_dataset_options_fail_the_job_with_the_reason(rated_campaign):
         format="llava",
         options={"filters": {"beauty_mean_gte": 1}},
     )
-    job = services.export_job_run(job_id=job.pk)
+    job = jobs.export_job_run(job_id=job.pk)
     assert job.status == "failed" and "no criterion 'beauty'" in job.error  # fmt: skip
 
 
@@ -170,7 +188,7 @@ def test_staff_export_ratings_from_the_campaign_admin(rated_campaign, client, se
     assert "Queued 1 export(s)" in response.content.decode()
     job = ExportJob.objects.get()
     assert (job.owner, job.campaign, job.format, job.layout) == (staff, campaign, "parquet", "long")
-    services.export_job_run(job_id=job.pk)
+    jobs.export_job_run(job_id=job.pk)
     listing = client.get("/admin/exports/exportjob/").content.decode()
     assert f"/exports/{job.public_id}/download/" in listing
     download = client.get(f"/exports/{job.public_id}/download/")
@@ -187,9 +205,9 @@ def test_staff_export_an_audited_dataset_from_the_dataset_admin(world, client):
         follow=True,
     )
     assert response.status_code == 200 and "Queued 1 export(s)" in response.content.decode()
-    job = services.export_job_run(job_id=ExportJob.objects.get().pk)
+    job = jobs.export_job_run(job_id=ExportJob.objects.get().pk)
     assert job.status == "succeeded" and job.format == "pubmedvision"
-    assert len(json.loads(services.export_file(job).read_text())) == world["dataset"].items.count()
+    assert len(json.loads(jobs.export_file(job).read_text())) == world["dataset"].items.count()
 
 
 def test_experts_have_no_admin_and_no_export(world, client):

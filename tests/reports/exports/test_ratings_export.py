@@ -11,8 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 from django.db import connection
 
-from audit.reports.exports import services
-from audit.reports.exports.services import ExportError, ratings_export
+from audit.reports.exports import ratings
+from audit.reports.exports.ratings import ratings_export
+from audit.reports.exports.sinks import ExportError
 from tests.reports.exports.conftest import expected_long
 
 pytestmark = pytest.mark.django_db
@@ -128,7 +129,7 @@ def test_experts_are_pseudonyms_unless_names_are_asked_for(rated_campaign, tmp_p
     text = (tmp_path / "p.csv").read_text()
     assert not any(name in text for name in usernames)
     # and per campaign: the same user elsewhere gets another one
-    assert services.expert_pseudonym(campaign_id=1, user_id=5) != services.expert_pseudonym(
+    assert ratings.expert_pseudonym(campaign_id=1, user_id=5) != ratings.expert_pseudonym(
         campaign_id=2, user_id=5
     )
 

@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 
-from audit.reports.exports import services
+from audit.reports.exports import jobs, ratings
 from audit.reports.exports.models import ExportJob
 from tests.workers import start_worker, stop, wait_until
 
@@ -30,7 +30,7 @@ def io_worker(settings):
 
 def test_a_worker_runs_an_export_job(io_worker, rated_campaign, tmp_path):
     campaign, owner, _experts = rated_campaign
-    job = services.export_job_create(owner=owner, kind="ratings", campaign=campaign,
+    job = jobs.export_job_create(owner=owner, kind="ratings", campaign=campaign,
                                      fmt="parquet", layout="long")  # fmt: skip
     # not in a transaction here: on_commit queued the task at once
     done = wait_until(
@@ -39,9 +39,9 @@ def test_a_worker_runs_an_export_job(io_worker, rated_campaign, tmp_path):
         what="the export job finishing",
     )
     assert done.status == "succeeded", done.error
-    path = services.export_file(done)
+    path = jobs.export_file(done)
     direct = tmp_path / "direct.parquet"
-    services.ratings_export(campaign=campaign, path=direct, fmt="parquet")
+    ratings.ratings_export(campaign=campaign, path=direct, fmt="parquet")
     assert pd.read_parquet(path).equals(pd.read_parquet(direct))
     assert done.row_count == len(pd.read_parquet(path)) > 0
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary part left
@@ -70,7 +70,7 @@ def test_a_worker_killed_mid_export_is_redelivered_and_the_next_finishes(
     second = None
     try:
         with transaction.atomic():
-            job = services.export_job_create(owner=owner, kind="ratings", campaign=campaign,
+            job = jobs.export_job_create(owner=owner, kind="ratings", campaign=campaign,
                                              fmt="csv", layout="wide")  # fmt: skip
         with transaction.atomic():
             ExportJob.objects.select_for_update().get(pk=job.pk)
@@ -90,9 +90,9 @@ def test_a_worker_killed_mid_export_is_redelivered_and_the_next_finishes(
             stop(second)
     assert done.status == "succeeded", done.error
     assert done.attempts == 1  # run once, by the second worker
-    path = services.export_file(done)
+    path = jobs.export_file(done)
     direct = tmp_path / "direct.csv"
-    services.ratings_export(campaign=campaign, path=direct, fmt="csv", layout="wide")
+    ratings.ratings_export(campaign=campaign, path=direct, fmt="csv", layout="wide")
     assert pd.read_csv(path).equals(pd.read_csv(direct))
     assert [p.name for p in path.parent.iterdir()] == [path.name]
 

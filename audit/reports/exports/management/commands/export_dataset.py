@@ -9,8 +9,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from audit.campaigns.models import Campaign
 from audit.datasets.models import Dataset
+from audit.reports.exports.dataset import DATASET_FORMATS, dataset_export
 from audit.reports.exports.management.commands.export_ratings import find_campaign
-from audit.reports.exports.services import DATASET_FORMATS, ExportError, dataset_export
+from audit.reports.exports.sinks import ExportError
 
 
 class Command(BaseCommand):

@@ -7,7 +7,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.campaigns.models import Campaign
-from audit.reports.exports.services import LAYOUTS, RATING_FORMATS, ExportError, ratings_export
+from audit.reports.exports.ratings import LAYOUTS, RATING_FORMATS, ratings_export
+from audit.reports.exports.sinks import ExportError
 
 
 def find_campaign(value: str) -> Campaign:

@@ -21,14 +21,13 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from PIL import Image
 from pypdf import PdfReader
 
-from audit.reports import presentation, schedules, services, tasks
-from audit.reports.analysis import analyse_campaign
+from audit.reports.analysis.services import analyse_campaign
 from audit.reports.models import QualityReport, ReportSchedule
-from tests.campaigns import conftest as campaigns_conftest
+from audit.reports.quality import presentation, schedules, services, tasks
+from tests.conftest import ROLES
 from tests.reports.conftest import assignments_of, rate, rate_all
 
 pytestmark = pytest.mark.django_db
-world = campaigns_conftest.world  # the two owners' campaigns and the six roles
 N_BOOT = 100
 
 
@@ -193,7 +192,7 @@ def test_period_must_start_before_it_ends(rated):
 
 
 def test_pdf_fetches_nothing_from_the_network():
-    from audit.reports.rendering import render_pdf
+    from audit.reports.quality.rendering import render_pdf
 
     html = (
         '<html><body><p>x</p><img src="http://127.0.0.1:9/track.png">'
@@ -337,9 +336,6 @@ def made(world, settings):
     return {**world, "report": report, "schedule": schedule}
 
 
-ROLES = campaigns_conftest.ROLES
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_history_page_and_files_for_owners_only(client, made, role):
     campaign, report = made["campaign"], made["report"]
@@ -402,7 +398,7 @@ def test_api_for_owners_only(client, made, role):
     ]
     for url in urls:
         code = client.get(url).status_code
-        expected = 200 if allowed else 403 if role == "anonymous" else 404
+        expected = 200 if allowed else 401 if role == "anonymous" else 404
         assert code == expected, (url, code)
     denied = [
         client.post(f"{base}/quality-reports/", {}, content_type="application/json"),
@@ -412,7 +408,7 @@ def test_api_for_owners_only(client, made, role):
         client.delete(urls[3]),
     ]  # fmt: skip
     if not allowed:
-        assert {r.status_code for r in denied} == {403 if role == "anonymous" else 404}
+        assert {r.status_code for r in denied} == {401 if role == "anonymous" else 404}
         assert ReportSchedule.objects.count() == 1 and QualityReport.objects.count() == 1
 
 
@@ -478,7 +474,7 @@ def test_api_schedules_and_on_demand_report(client, made, django_capture_on_comm
 
 
 def test_demo_seeds_a_weekly_schedule_and_a_first_report(launched_campaign):
-    from audit.core.demo import seed_demo_reports
+    from audit.site.demo import seed_demo_reports
 
     campaign, *_ = launched_campaign
     seed_demo_reports(campaign=campaign)
@@ -492,7 +488,7 @@ def test_demo_seeds_a_weekly_schedule_and_a_first_report(launched_campaign):
 def test_severity_drift_by_hand():
     from datetime import UTC, datetime
 
-    from audit.reports.quality import severity_drift
+    from audit.reports.quality.numbers import severity_drift
 
     d0, d8 = datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 10, 23, tzinfo=UTC)
     records = [
@@ -519,7 +515,7 @@ def test_on_demand_task_with_an_empty_period_stores_nothing(rated):
 
 def test_without_weasyprint_the_report_is_html_and_says_why(rated, monkeypatch):
     """WeasyPrint's libraries missing (simulated: the one remote-free way to test the fallback)."""
-    from audit.reports import rendering
+    from audit.reports.quality import rendering
 
     def unavailable(html):
         raise rendering.PdfUnavailable("WeasyPrint cannot run here: no Pango")

@@ -13,11 +13,11 @@ import pytest
 from django.conf import settings as django_settings
 from pypdf import PdfReader
 
-from audit.reports import schedules
-from audit.reports.analysis import analyse_campaign
+from audit.reports.analysis.services import analyse_campaign
 from audit.reports.models import QualityReport
+from audit.reports.quality import schedules
+from tests.reports.analysis.test_worker import start_worker
 from tests.reports.conftest import rate_all
-from tests.reports.test_worker import start_worker
 from tests.workers import REPO, database_url, stop, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -10,10 +10,10 @@ import time
 import pytest
 from django.conf import settings as django_settings
 
-from audit.reports import selectors, services
-from audit.reports.analysis import analyse_campaign
+from audit.reports.analysis import selectors, services
+from audit.reports.analysis.services import analyse_campaign
+from audit.reports.analysis.tasks import run_campaign_analysis
 from audit.reports.models import AnalysisLease, AnalysisSnapshot
-from audit.reports.tasks import run_campaign_analysis
 from tests import workers
 from tests.reports.conftest import rate_all
 from tests.workers import stop, wait_until

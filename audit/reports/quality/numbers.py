@@ -4,9 +4,9 @@ Statistics (agreement, the method comparison, rater severity, flags, disputed it
 analysis snapshot's numbers, taken as stored: a report never recomputes them. What a snapshot
 does not hold, because it depends on the period, is read here with two queries:
 :func:`load_activity` (the ratings submitted in the period: throughput per expert and method)
-and :func:`load_drift_records` (first-rating scores up to the period's end: rater severity over
-time). Everything else is pure: :func:`throughput`, :func:`severity_drift`, :func:`summary` and
-:func:`changes`.
+and :func:`load_drift_records` (first-rating scores up to the period's end, through the shared
+read side :mod:`audit.reports.scores`: rater severity over time). Everything else is pure:
+:func:`throughput`, :func:`severity_drift`, :func:`summary` and :func:`changes`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from annotations.models import Score
 from audit.campaigns.models import Assignment, Campaign
+from audit.reports import scores as score_reads
 
 # --------------------------------------------------------------------------------------------
 # Activity in the period
@@ -116,19 +116,16 @@ def throughput(activity: list[Activity], start: datetime, end: datetime) -> dict
 def load_drift_records(campaign: Campaign, end: datetime) -> list[tuple]:
     """(criterion key, item id, expert, value, submitted at) of first ratings before ``end``."""
     return list(
-        Score.objects.filter(
-            rating__assignment__campaign=campaign,
-            rating__assignment__is_repeat=False,
-            rating__skipped=False,
-            rating__submitted_at__lt=end,
+        score_reads.score_rows(
+            campaign_ids=[campaign.pk], first_only=True, scored_only=True, submitted_before=end
         )
-        .order_by("rating__submitted_at", "pk")
+        .order_by(score_reads.SUBMITTED_AT, "pk")
         .values_list(
-            "criterion__key",
-            "rating__assignment__campaign_item_id",
-            "rating__assignment__expert__username",
-            "value",
-            "rating__submitted_at",
+            score_reads.CRITERION_KEY,
+            score_reads.CAMPAIGN_ITEM_ID,
+            score_reads.EXPERT_NAME,
+            score_reads.VALUE,
+            score_reads.SUBMITTED_AT,
         )
     )
 

@@ -1,12 +1,12 @@
-"""Turn a stored snapshot's JSON into what the owner's analysis page shows: table rows with
-formatted numbers, and the charts (inline SVG, see :mod:`audit.reports.charts`). Pure: no
-queries, no statistics."""
+"""Turn a stored snapshot's JSON into what the owner's analysis page and the quality report
+show: table rows with formatted numbers, and the charts (inline SVG, see :mod:`.charts`). Pure:
+no queries, no statistics."""
 
 from __future__ import annotations
 
 import math
 
-from audit.reports.charts import Reference, Row, interval_chart
+from audit.reports.quality.charts import Reference, Row, interval_chart
 
 DASH = "—"
 

@@ -1,5 +1,5 @@
 """Render a quality report: HTML from a Django template (tables and the interval charts of
-:mod:`audit.reports.presentation`, plus time-series charts drawn here with matplotlib as inline
+:mod:`.presentation`, plus time-series charts drawn here with matplotlib as inline
 SVG), and PDF from that HTML with WeasyPrint, which fetches nothing: only ``data:`` URLs are
 allowed, so a report can never reach the network or the file system.
 """

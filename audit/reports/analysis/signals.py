@@ -5,7 +5,7 @@ reports listens to the ratings instead."""
 
 from django.db import transaction
 
-from audit.reports import services
+from audit.reports.analysis import services
 
 
 def _campaign_id(rating) -> int | None:

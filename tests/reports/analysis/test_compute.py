@@ -14,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from audit.campaigns.models import CampaignItem
 from audit.campaigns.services import campaign_create, campaign_launch
 from audit.datasets.models import Item
-from audit.reports import analysis
-from audit.reports.analysis import alpha_reading, analyse_campaign
+from audit.reports.analysis import snapshots
+from audit.reports.analysis.criterion import alpha_reading
+from audit.reports.analysis.services import analyse_campaign
 from audit.reports.models import AnalysisSnapshot
 from audit.stats import agreement, bootstrap, comparison, raters
 from tests.factories import UserFactory
@@ -342,10 +343,10 @@ def test_query_count_is_bounded(rated, django_assert_max_num_queries):
 
 def test_history_is_kept_and_pruned(launched_campaign):
     campaign, _owner, _experts = launched_campaign
-    for _ in range(analysis.KEEP_RECENT_SNAPSHOTS + 5):
+    for _ in range(snapshots.KEEP_RECENT_SNAPSHOTS + 5):
         analyse_campaign(campaign=campaign)
     # all made today: the newest 20 and one more for the day
-    assert campaign.analysis_snapshots.count() == analysis.KEEP_RECENT_SNAPSHOTS + 1
+    assert campaign.analysis_snapshots.count() == snapshots.KEEP_RECENT_SNAPSHOTS + 1
 
 
 @pytest.mark.parametrize(

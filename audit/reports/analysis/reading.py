@@ -1,0 +1,82 @@
+"""Reading a campaign's ratings into arrays: four queries whatever their number (the scores
+through the shared read side, :mod:`audit.reports.scores`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from audit.campaigns.models import Assignment, Campaign, CampaignItem, Criterion
+from audit.reports import scores as score_reads
+
+SCORE_DTYPE = np.dtype(
+    [("criterion", "i8"), ("expert", "i8"), ("item", "i8"), ("repeat", "?"), ("value", "f8")]
+)
+
+
+@dataclass
+class CampaignData:
+    """A campaign's ratings as arrays, read with four queries whatever their number."""
+
+    criteria: list[Criterion]
+    item_ids: np.ndarray  # sorted campaign item ids
+    item_source: np.ndarray  # source pair id of each item
+    item_method: list[str]
+    item_stratum: list[tuple[str, ...]]
+    item_gold: list[dict]
+    # one row per assignment: (expert id, username, item id, is_repeat, status, active seconds,
+    # rating id or None, skipped or None, flags or None)
+    assignments: list[tuple]
+    scores: np.ndarray  # SCORE_DTYPE records of non-skipped ratings
+
+    def positions(self, item_ids: Sequence[object]) -> np.ndarray:
+        """Index of each campaign item id in ``item_ids`` (the sorted array)."""
+        return np.searchsorted(self.item_ids, np.asarray(item_ids, dtype=np.int64))
+
+
+def load_campaign_data(campaign: Campaign) -> CampaignData:
+    criteria = list(campaign.criteria.order_by("position", "pk"))
+    items = list(
+        CampaignItem.objects.filter(campaign=campaign)
+        .order_by("pk")
+        .values_list("pk", "source_pair_id", "method__key", "stratum", "is_gold", "gold_scores")
+    )
+    assignments = list(
+        Assignment.objects.filter(campaign=campaign)
+        .order_by("pk")
+        .values_list(
+            "expert_id",
+            "expert__username",
+            "campaign_item_id",
+            "is_repeat",
+            "status",
+            "active_seconds",
+            "rating__pk",
+            "rating__skipped",
+            "rating__flags",
+        )
+    )
+    rows = (
+        score_reads.score_rows(campaign_ids=[campaign.pk], scored_only=True)
+        .order_by(score_reads.CRITERION_ID, score_reads.RATING_ID)
+        .values_list(
+            score_reads.CRITERION_ID,
+            score_reads.EXPERT_ID,
+            score_reads.CAMPAIGN_ITEM_ID,
+            score_reads.IS_REPEAT,
+            score_reads.VALUE,
+        )
+    )
+    scores = np.fromiter(rows.iterator(chunk_size=20_000), dtype=SCORE_DTYPE)
+    return CampaignData(
+        criteria=criteria,
+        item_ids=np.array([row[0] for row in items], dtype=np.int64),
+        item_source=np.array([row[1] for row in items], dtype=np.int64),
+        item_method=[row[2] for row in items],
+        item_stratum=[tuple(str(v) for v in (row[3] or ())) for row in items],
+        item_gold=[(row[5] or {}) if row[4] else {} for row in items],
+        assignments=assignments,
+        scores=scores,
+    )
