@@ -226,7 +226,9 @@ def _copy_long(
     reader (typed, vectorised) into row groups. Same columns and values as the Python path."""
     # Parquet: the constant campaign column is added here, not sent 1M times by the server.
     label = str(campaign.public_id) if fmt == "csv" else ""
-    copy = selectors.rating_long_copy(campaign, expert_labels=labels, campaign_label=label)
+    copy = selectors.rating_long_copy(
+        campaign, expert_labels=labels, campaign_label=label, neutralise_formulas=fmt == "csv"
+    )
     with copy as (chunks, cursor):
         if fmt == "csv":
             done = 0

@@ -209,22 +209,35 @@ _LONG_COPY_SQL = """
             JOIN {assignment} a ON a.id = r.assignment_id
             JOIN {campaign_item} ci ON ci.id = a.campaign_item_id
             JOIN {item} i ON i.id = ci.item_id
-            JOIN {method} m ON m.id = ci.method_id
-            JOIN {dataset} d ON d.id = i.dataset_id
+            JOIN {method_table} m ON m.id = ci.method_id
+            JOIN {dataset_table} d ON d.id = i.dataset_id
             JOIN unnest(%s::bigint[], %s::text[]) AS x(id, expert) ON x.id = a.expert_id
             WHERE a.campaign_id = %s
         )
         SELECT %s AS campaign, rr.rating_id, rr.campaign_item_id, rr.item_id,
-               rr.item_external_id, rr.source_pair_id, rr.method, rr.dataset, rr.modality,
-               rr.body_part, rr.stratum, rr.expert, rr.is_repeat, c.key AS criterion,
-               s.value AS score, rr.flags, rr.comment, rr.active_seconds, rr.submitted_at,
-               rr.revision
+               {item_external_id} AS item_external_id, rr.source_pair_id, {method} AS method,
+               {dataset} AS dataset, {modality} AS modality, {body_part} AS body_part,
+               {stratum} AS stratum, {expert} AS expert, rr.is_repeat,
+               {criterion} AS criterion, s.value AS score, {flags} AS flags,
+               {comment} AS comment, rr.active_seconds, rr.submitted_at, rr.revision
         FROM rr
         JOIN {score} s ON s.rating_id = rr.rating_id
-        JOIN {criterion} c ON c.id = s.criterion_id
+        JOIN {criterion_table} c ON c.id = s.criterion_id
         ORDER BY rr.rating_id, c.position, c.id
     ) TO STDOUT WITH (FORMAT csv, HEADER true)
 """
+
+
+# CSV exports neutralise formula cells (see sinks.neutralise_formula); this is the same rule in
+# SQL for the COPY path.
+_FORMULA_SQL = (
+    "CASE WHEN left({0}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || {0} ELSE {0} END"
+)
+_LONG_TEXT_COLUMNS = {
+    "item_external_id": "rr.item_external_id", "method": "rr.method", "dataset": "rr.dataset",
+    "modality": "rr.modality", "body_part": "rr.body_part", "stratum": "rr.stratum",
+    "expert": "rr.expert", "criterion": "c.key", "flags": "rr.flags", "comment": "rr.comment",
+}  # fmt: skip
 
 
 def rating_experts(campaign: Campaign) -> list[tuple[int, str]]:
@@ -278,16 +291,27 @@ def copy_blocks(chunks: Iterator[bytes], size: int = 1 << 20) -> Iterator[bytes]
 
 
 @contextmanager
-def rating_long_copy(campaign: Campaign, *, expert_labels: dict[int, str], campaign_label: str):
+def rating_long_copy(
+    campaign: Campaign,
+    *,
+    expert_labels: dict[int, str],
+    campaign_label: str,
+    neutralise_formulas: bool = False,
+):
     """PostgreSQL only: the long layout streamed as CSV bytes by the server (COPY TO STDOUT);
     yields ``(chunks, cursor)``; ``cursor.rowcount`` holds the row count once read. The
     ``campaign`` column holds ``campaign_label`` (a reader that fills it in itself passes "")."""
     from django.contrib.auth import get_user_model
 
+    text = {
+        name: _FORMULA_SQL.format(expr) if neutralise_formulas else expr
+        for name, expr in _LONG_TEXT_COLUMNS.items()
+    }
     sql = _LONG_COPY_SQL.format(
         rating=_t(Rating), assignment=_t(Assignment), campaign_item=_t(CampaignItem),
-        item=_t(Item), method=_t(Method), dataset=_t(Dataset), score=_t(Score),
-        criterion=_t(Criterion), user=_t(get_user_model()),
+        item=_t(Item), dataset_table=_t(Dataset), score=_t(Score),
+        criterion_table=_t(Criterion), method_table=_t(Method), user=_t(get_user_model()),
+        **text,
     )  # fmt: skip
     ids = list(expert_labels)
     params = [ids, [expert_labels[i] for i in ids], campaign.pk, campaign_label]

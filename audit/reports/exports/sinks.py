@@ -56,6 +56,18 @@ def atomic_write(path: Path, write: Callable[[Path], int]) -> int:
     return result
 
 
+# Text cells a spreadsheet would run as a formula (OWASP "CSV injection"): in CSV exports they
+# get a leading apostrophe; Parquet and JSONL keep the value as it is.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value):
+    """A CSV cell that cannot start a spreadsheet formula; other values unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 # --- Sinks: one per file format; they take column-wise chunks ---------------------------------
 
 
@@ -73,6 +85,8 @@ class CsvSink:
                 values = [_iso(v) for v in values]
             elif column.kind == "list":
                 values = [";".join(v) for v in values]
+            if column.kind in ("str", "list", "category"):
+                values = [neutralise_formula(v) for v in values]
             out.append(values)
         self.writer.writerows(zip(*out, strict=True))
 
