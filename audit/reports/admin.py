@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from audit.reports.models import AnalysisSnapshot, QualityReport, ReportSchedule
 from audit.reports.quality import schedules
@@ -76,7 +78,26 @@ class QualityReportAdmin(admin.ModelAdmin):
     list_select_related = ["campaign"]
     search_fields = ["campaign__name"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in QualityReport._meta.fields]
+    # The stored files are not under a public URL (the report storage has none, on purpose):
+    # the admin links them through the permission-checked report view instead.
+    exclude = ["html", "pdf"]
+    readonly_fields = [
+        *(f.name for f in QualityReport._meta.fields if f.name not in ("html", "pdf")),
+        "files",
+    ]
+
+    @admin.display(description="files")
+    def files(self, obj):
+        links = [
+            format_html(
+                '<a href="{}">{}</a>',
+                reverse("reports:quality-report-file", args=[obj.campaign.public_id, obj.pk, kind]),
+                kind.upper(),
+            )
+            for kind in ("html", "pdf")
+            if getattr(obj, kind)
+        ]
+        return format_html_join(" · ", "{}", ((link,) for link in links)) or "-"
 
     def has_add_permission(self, request):
         return False
