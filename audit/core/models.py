@@ -29,6 +29,11 @@ class AuditEvent(models.Model):
         TOKEN_CREATED = "token.created"  # noqa: S105 (a verb, not a secret)
         TOKEN_REVOKED = "token.revoked"  # noqa: S105
         TOKEN_USED = "token.used"  # noqa: S105
+        IMPORT_CREATED = "import.created"
+        METHOD_CREATED = "method.created"
+        REGENERATION_CREATED = "regeneration.created"
+        SCHEDULE_SAVED = "schedule.saved"
+        EXPORT_DOWNLOADED = "export.downloaded"
 
     # The person who acted; kept as a name too, so the trail outlives a deleted account.
     actor = models.ForeignKey(

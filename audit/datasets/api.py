@@ -6,6 +6,7 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from audit.core.services import audit_event_record
 from audit.datasets import selectors, services, uploads
 from audit.datasets.models import Method, SourcePair
 from audit.datasets.serializers import (
@@ -44,6 +45,14 @@ class MethodViewSet(
     permission_classes = [CatalogueReader, ModelPermissionsOrReadOnly]
     queryset = Method.objects.all()
     pagination_class = None
+
+    def perform_create(self, serializer):
+        method = serializer.save()
+        audit_event_record(
+            actor=self.request.user, verb="method.created", target=method,
+            data={"key": method.key, "sees_image": method.sees_image,
+                  "sees_context": method.sees_context},
+        )  # fmt: skip
 
 
 class DatasetViewSet(viewsets.ReadOnlyModelViewSet):

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from audit.core.services import audit_event_record
 from audit.core.tasks import broker_down_message, enqueue_on_commit
 from audit.datasets import uploads
 from audit.datasets.errors import FileFormatError, ImportFailed, RecordProblem
@@ -226,6 +227,11 @@ def import_job_create(
         bytes_total=source.stat().st_size,
         created_by=created_by,
     )
+    audit_event_record(
+        actor=created_by, verb="import.created", target=job,
+        data={"dataset": dataset_name, "file": job.source_name, "format": fmt,
+              "images": len(images)},
+    )  # fmt: skip
     from audit.datasets.tasks import run_import_job  # tasks imports this module
 
     enqueue_on_commit(run_import_job, job.pk, on_failure=lambda exc: _queue_failed(job.pk, exc))

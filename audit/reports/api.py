@@ -143,7 +143,9 @@ class CampaignReportSchedulesView(APIView):
     )
     def post(self, request, public_id):
         campaign = owned_campaign_or_404(request.user, public_id)
-        form = ReportScheduleSerializer(data=request.data, context={"campaign": campaign})
+        form = ReportScheduleSerializer(
+            data=request.data, context={"campaign": campaign, "request": request}
+        )
         form.is_valid(raise_exception=True)
         schedule = form.save()
         return Response(ReportScheduleSerializer(schedule).data, status=status.HTTP_201_CREATED)
@@ -172,7 +174,9 @@ class CampaignReportScheduleView(APIView):
     )
     def patch(self, request, public_id, schedule_id):
         schedule = self._get(request, public_id, schedule_id)
-        form = ReportScheduleSerializer(schedule, data=request.data, partial=True)
+        form = ReportScheduleSerializer(
+            schedule, data=request.data, partial=True, context={"request": request}
+        )
         form.is_valid(raise_exception=True)
         return Response(ReportScheduleSerializer(form.save()).data)
 

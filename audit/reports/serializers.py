@@ -140,7 +140,9 @@ class ReportScheduleSerializer(serializers.ModelSerializer):
         data = dict(data)
         enabled = data.pop("enabled", None)
         try:
-            return schedule_save(campaign=campaign, schedule=schedule, enabled=enabled, **data)
+            request = self.context.get("request")
+            return schedule_save(campaign=campaign, schedule=schedule, enabled=enabled,
+                                 actor=request.user if request else None, **data)  # fmt: skip
         except DjangoValidationError as exc:
             detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
             raise serializers.ValidationError(detail) from exc

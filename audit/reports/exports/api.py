@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from audit.core.auth import ApiTokenAuthentication
 from audit.core.openapi import DETAIL
+from audit.core.services import audit_event_record
 from audit.reports.exports import jobs as export_jobs
 from audit.reports.exports import selectors
 from audit.reports.exports.models import ExportJob
@@ -208,6 +209,8 @@ def download_response(user, public_id):
         content_type=content_type,
     )
     response["Cache-Control"] = "private, no-store"
+    audit_event_record(actor=user, verb="export.downloaded", target=job, campaign=job.campaign,
+                       data={"file": job.file_name})  # fmt: skip
     return response
 
 

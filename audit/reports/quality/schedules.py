@@ -21,6 +21,7 @@ from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from audit.campaigns.models import Campaign
+from audit.core.services import audit_event_record
 from audit.reports.models import ReportSchedule
 
 TASK_NAME = "reports.quality.send_scheduled_report"
@@ -123,7 +124,7 @@ def periodic_task_sync(schedule: ReportSchedule) -> PeriodicTask:
 
 def schedule_save(
     *, campaign: Campaign, schedule: ReportSchedule | None = None, enabled: bool | None = None,
-    **fields,
+    actor=None, **fields,
 ) -> ReportSchedule:  # fmt: skip
     """Create (``schedule=None``) or update a schedule and its beat entry. Unknown fields are
     refused; invalid values raise ``ValidationError`` and change nothing."""
@@ -143,6 +144,11 @@ def schedule_save(
     with transaction.atomic():
         schedule.save()
         periodic_task_sync(schedule)
+        audit_event_record(
+            actor=actor, verb="schedule.saved", target=schedule, campaign=campaign,
+            data={"frequency": schedule.frequency, "recipients": list(schedule.recipients),
+                  "enabled": schedule.enabled},
+        )  # fmt: skip
     return schedule
 
 
