@@ -30,6 +30,9 @@ VALUE = "value"
 SUBMITTED_AT = "rating__submitted_at"
 # ... and of a Rating row.
 RATING_ITEM_ID = "assignment__campaign_item__item_id"
+RATING_CAMPAIGN_ITEM_ID = "assignment__campaign_item_id"
+RATING_IS_REPEAT = "assignment__is_repeat"
+METHOD_GUESS = "method_guess"  # the expert's guess of the method: an option code, "dont_know", ""
 
 
 def score_rows(

@@ -2,8 +2,9 @@
 :mod:`audit.stats`; scores on the criterion's own scale:
 
 * agreement over campaign items (first ratings only; repeats are for intra-rater agreement):
-  Krippendorff's alpha at the ordinal and interval levels with unit-bootstrap 95% intervals and
-  Krippendorff's plain-language reading, Gwet's AC2 (ordinal weights) and AC1, Fleiss' kappa,
+  Krippendorff's alpha at the ordinal and interval levels with bootstrap 95% intervals (whole
+  source pairs resampled in paired campaigns, items otherwise) and Krippendorff's
+  plain-language reading, Gwet's AC2 (ordinal weights) and AC1, Fleiss' kappa,
   the ICC, exact and within-one percent agreement, pairwise quadratic-weighted Cohen's kappa;
   the same per stratum (each stratum field, and their combination);
 * the method comparison: paired (units = source pairs, item score = mean over its raters,
@@ -12,7 +13,9 @@
 * per rater: severity, alpha without the rater, intra-rater agreement on repeats, agreement
   with gold scores.
 
-Also the plain-language reading of alpha and the JSON helpers (``nan`` becomes ``null``).
+Alpha is read with :func:`audit.stats.reading.alpha_reading` (interval, displayed value and
+support); every other coefficient stores whether it rests on enough pairable data
+(:func:`audit.stats.reading.support`). JSON helpers: ``nan`` becomes ``null``.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ import numpy as np
 from audit.campaigns.models import Criterion
 from audit.reports.analysis.reading import CampaignData
 from audit.stats import agreement, bootstrap, comparison, raters, reshape
+from audit.stats import reading as stats_reading
 
 CONFIDENCE = 0.95
-RELIABLE = 0.800
-TENTATIVE = 0.667
+RELIABLE = stats_reading.RELIABLE
+TENTATIVE = stats_reading.TENTATIVE
 MIN_COMMON_FOR_KAPPA = 5
 
 
@@ -42,57 +46,77 @@ def num(value) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def alpha_reading(value: float | None, ci_low: float | None = None, reason: str | None = None):
-    """Krippendorff's guideline in words: >= .800 reliable, .667-.800 tentative conclusions only,
-    below .667 unreliable. Returns ``{"level": ..., "text": ...}``."""
-    if value is None or not math.isfinite(value):
-        return {"level": "undefined", "text": f"Not computable: {reason or 'too few ratings'}."}
-    if value >= RELIABLE:
-        text = "Reliable (alpha ≥ .800): conclusions may be drawn from these scores."
-        if ci_low is not None and ci_low < RELIABLE:
-            text += " The 95% interval still reaches below .800; more ratings would settle it."
-        return {"level": "reliable", "text": text}
-    if value >= TENTATIVE:
-        return {
-            "level": "tentative",
-            "text": "Tentative (.667 ≤ alpha < .800): draw tentative conclusions only.",
-        }
-    return {
-        "level": "unreliable",
-        "text": "Unreliable (alpha < .667): the experts do not agree well enough for "
-        "conclusions to be drawn from these scores.",
-    }
-
-
 def _coefficient(result: agreement.AgreementResult) -> dict:
+    """Value, reason and counts of one coefficient, with whether it rests on enough pairable
+    data to be read (:func:`audit.stats.reading.support`): ``supported`` and, if not, why."""
+    enough = stats_reading.support(result.n_pairable, result.n_ratings)
     return {
         "value": num(result.value),
         "reason": result.reason,
         "n_pairable": result.n_pairable,
+        "n_ratings": result.n_ratings,
+        "supported": enough.ok,
+        "support_reason": enough.reason,
         "warnings": list(result.warnings),
     }
 
 
-def _alpha(x: np.ndarray, level: str, cats: list[int], n_resamples: int, seed: int) -> dict:
+def _alpha(
+    x: np.ndarray,
+    level: str,
+    cats: list[int],
+    n_resamples: int,
+    seed: int,
+    clusters: np.ndarray | None = None,
+) -> dict:
+    """Alpha with its bootstrap interval; ``clusters`` (the source pair of each column, paired
+    campaigns) makes the bootstrap resample whole source pairs."""
     boot = bootstrap.alpha_bootstrap(
-        x, level, cats, method="units", n_resamples=n_resamples, confidence=CONFIDENCE, seed=seed
+        x,
+        level,
+        cats,
+        method="units",
+        clusters=clusters,
+        n_resamples=n_resamples,
+        confidence=CONFIDENCE,
+        seed=seed,
     )
     point = agreement.krippendorff_alpha(x, level, cats)
     value, low = num(point.value), num(boot.low)
+    defined = boot.reason is None
+    below_667 = num(boot.prob_below_667) if defined else None
+    below_800 = num(boot.prob_below_800) if defined else None
+    reading = stats_reading.alpha_reading(
+        value,
+        low,
+        point.n_pairable,
+        n_values=point.n_ratings,
+        prob_below_667=below_667,
+        prob_below_800=below_800,
+        reason=point.reason,
+        confidence=CONFIDENCE,
+    )
     return {
         **_coefficient(point),
         "ci_low": low,
         "ci_high": num(boot.high),
         "n_units": point.n_pairable,
-        "n_ratings": point.n_ratings,
-        "prob_below_667": num(boot.prob_below(TENTATIVE)) if boot.reason is None else None,
-        "prob_below_800": num(boot.prob_below(RELIABLE)) if boot.reason is None else None,
-        "reading": alpha_reading(value, low, point.reason),
+        "bootstrap": boot.method,
+        "n_clusters": boot.n_clusters,
+        "prob_below_667": below_667,
+        "prob_below_800": below_800,
+        "reading": reading.as_dict(),
     }
 
 
 def _icc_form(form: agreement.ICCForm) -> dict:
+    values = form.n_units * form.n_raters  # complete rows only
+    enough = stats_reading.support(form.n_units, values)
     return {
+        "n_pairable": form.n_units,
+        "n_ratings": values,
+        "supported": enough.ok,
+        "support_reason": enough.reason,
         "value": num(form.value),
         "ci_low": num(form.ci_low),
         "ci_high": num(form.ci_high),
@@ -100,6 +124,8 @@ def _icc_form(form: agreement.ICCForm) -> dict:
         "n_units": form.n_units,
         "n_raters": form.n_raters,
         "n_dropped": form.n_dropped,
+        "n_raters_dropped": form.n_raters_dropped,
+        "warnings": list(form.warnings),
         "reason": form.reason,
         "description": form.description,
     }
@@ -110,18 +136,19 @@ def _icc_form(form: agreement.ICCForm) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def _agreement(x: np.ndarray, slots: np.ndarray, cats: list[int], n_resamples: int, seed: int):
+def _agreement(x, slots, cats, n_resamples, seed, clusters=None):
     """``x`` is (raters, items); ``slots`` the same ratings compacted to (ratings per item,
     items), which leaves alpha, AC1/AC2, Fleiss and percent agreement unchanged and makes them
-    cheaper. Rater identity matters for the two-way ICC and the pairwise kappas."""
+    cheaper. Rater identity matters for the two-way ICC and the pairwise kappas. ``clusters``:
+    the source pair of each item (paired campaigns), resampled whole by alpha's bootstrap."""
     one_way = agreement.icc(slots)
     two_way = agreement.icc(x)
     kappas = raters.pairwise_cohen_kappa(x, "quadratic", cats, min_common=MIN_COMMON_FOR_KAPPA)
     upper = kappas[np.triu_indices_from(kappas, 1)]
     upper = upper[np.isfinite(upper)]
     return {
-        "alpha_ordinal": _alpha(slots, "ordinal", cats, n_resamples, seed),
-        "alpha_interval": _alpha(slots, "interval", cats, n_resamples, seed),
+        "alpha_ordinal": _alpha(slots, "ordinal", cats, n_resamples, seed, clusters),
+        "alpha_interval": _alpha(slots, "interval", cats, n_resamples, seed, clusters),
         "gwet_ac2_ordinal": _coefficient(agreement.gwet_ac(slots, "ordinal", cats)),
         "gwet_ac1": _coefficient(agreement.gwet_ac(slots, "identity", cats)),
         "fleiss_kappa": _coefficient(agreement.fleiss_kappa(slots, cats)),
@@ -159,7 +186,7 @@ def strata_dimensions(data: CampaignData, fields: Sequence[str]) -> list[tuple[s
     return dims
 
 
-def _strata(dims, slots, gidx, cats, n_resamples, seed) -> list[dict]:
+def _strata(dims, slots, gidx, cats, n_resamples, seed, clusters=None) -> list[dict]:
     out = []
     for dimension, all_labels in dims:
         labels = all_labels[gidx]
@@ -173,7 +200,14 @@ def _strata(dims, slots, gidx, cats, n_resamples, seed) -> list[dict]:
                     "n_items": int(mask.sum()),
                     "n_ratings": int((~np.isnan(sub)).sum()),
                     "mean_score": num(np.nanmean(sub)) if np.isfinite(sub).any() else None,
-                    "alpha_ordinal": _alpha(sub, "ordinal", cats, n_resamples, seed),
+                    "alpha_ordinal": _alpha(
+                        sub,
+                        "ordinal",
+                        cats,
+                        n_resamples,
+                        seed,
+                        None if clusters is None else clusters[mask],
+                    ),
                     "gwet_ac2_ordinal": _coefficient(agreement.gwet_ac(sub, "ordinal", cats)),
                     "percent_exact": _coefficient(agreement.percent_agreement(sub, 0, cats)),
                     "percent_within_one": _coefficient(agreement.percent_agreement(sub, 1, cats)),
@@ -214,6 +248,8 @@ def _comparison_dict(result: comparison.ComparisonResult, unit: str) -> dict:
             "df": num(result.omnibus.df),
             "effect_size": num(result.omnibus.effect_size),
             "effect_size_name": result.omnibus.effect_size_name,
+            "effect_size_low": num(result.omnibus.effect_size_low),
+            "effect_size_high": num(result.omnibus.effect_size_high),
             "n": result.omnibus.n,
             "reason": result.omnibus.reason,
         },
@@ -229,6 +265,11 @@ def _comparison_dict(result: comparison.ComparisonResult, unit: str) -> dict:
                 "p_holm": num(p.p_holm),
                 "effect_size": num(p.effect_size),
                 "effect_size_name": p.effect_size_name,
+                "effect_size_low": num(p.effect_size_low),
+                "effect_size_high": num(p.effect_size_high),
+                "n_zero": p.n_zero,
+                "zero_method": p.zero_method,
+                "p_method": p.p_method,
                 "mean_difference": num(p.mean_difference),
                 "ci_low": num(p.ci_low),
                 "ci_high": num(p.ci_high),
@@ -347,6 +388,8 @@ def analyse_criterion(data, campaign, dims, table, records, n_resamples, seed) -
     cats = criterion.scale
     design = campaign.design or {}
     gold = np.array([_gold_value(data.item_gold[g], criterion.key) for g in gidx], dtype=np.float64)
+    kind = design.get("kind", "paired")
+    clusters = data.item_source[gidx] if kind == "paired" else None
     result = {
         "key": criterion.key,
         "name": criterion.name,
@@ -355,11 +398,11 @@ def analyse_criterion(data, campaign, dims, table, records, n_resamples, seed) -
         "n_raters": int(x.shape[0]),
         "n_ratings": int(np.isfinite(x).sum()),
         "mean_score": num(np.nanmean(x)) if np.isfinite(x).any() else None,
-        "agreement": _agreement(x, slots, cats, n_resamples, seed),
-        "strata": _strata(dims, slots, gidx, cats, n_resamples, seed),
+        "agreement": _agreement(x, slots, cats, n_resamples, seed, clusters),
+        "strata": _strata(dims, slots, gidx, cats, n_resamples, seed, clusters),
         "comparison": _comparison(
             data,
-            design.get("kind", "paired"),
+            kind,
             design.get("methods", ()),
             x,
             gidx,

@@ -1,10 +1,11 @@
-"""Reading a campaign's ratings into arrays: four queries whatever their number (the scores
-through the shared read side, :mod:`audit.reports.scores`)."""
+"""Reading a campaign's ratings into arrays: four queries whatever their number, five when the
+campaign asks experts to guess the method (scores and guesses through the shared read side,
+:mod:`audit.reports.scores`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -12,7 +13,14 @@ from audit.campaigns.models import Assignment, Campaign, CampaignItem, Criterion
 from audit.reports import scores as score_reads
 
 SCORE_DTYPE = np.dtype(
-    [("criterion", "i8"), ("expert", "i8"), ("item", "i8"), ("repeat", "?"), ("value", "f8")]
+    [
+        ("criterion", "i8"),
+        ("expert", "i8"),
+        ("item", "i8"),
+        ("repeat", "?"),
+        ("value", "f8"),
+        ("rating", "i8"),
+    ]
 )
 
 
@@ -30,6 +38,9 @@ class CampaignData:
     # rating id or None, skipped or None, flags or None)
     assignments: list[tuple]
     scores: np.ndarray  # SCORE_DTYPE records of non-skipped ratings
+    # (rating id, campaign item id, is_repeat, method guess) of every non-skipped rating, read
+    # only when the campaign asks experts to guess the method
+    guesses: list[tuple] = field(default_factory=list)
 
     def positions(self, item_ids: Sequence[object]) -> np.ndarray:
         """Index of each campaign item id in ``item_ids`` (the sorted array)."""
@@ -67,9 +78,22 @@ def load_campaign_data(campaign: Campaign) -> CampaignData:
             score_reads.CAMPAIGN_ITEM_ID,
             score_reads.IS_REPEAT,
             score_reads.VALUE,
+            score_reads.RATING_ID,
         )
     )
     scores = np.fromiter(rows.iterator(chunk_size=20_000), dtype=SCORE_DTYPE)
+    guesses = []
+    if ((campaign.design or {}).get("method_guess") or {}).get("enabled"):
+        guesses = list(
+            score_reads.rating_rows(campaign_ids=[campaign.pk], scored_only=True)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                score_reads.RATING_CAMPAIGN_ITEM_ID,
+                score_reads.RATING_IS_REPEAT,
+                score_reads.METHOD_GUESS,
+            )
+        )
     return CampaignData(
         criteria=criteria,
         item_ids=np.array([row[0] for row in items], dtype=np.int64),
@@ -79,4 +103,5 @@ def load_campaign_data(campaign: Campaign) -> CampaignData:
         item_gold=[(row[5] or {}) if row[4] else {} for row in items],
         assignments=assignments,
         scores=scores,
+        guesses=guesses,
     )

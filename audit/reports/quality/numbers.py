@@ -187,10 +187,11 @@ def summary(results: dict, activity_total: int) -> dict:
     criteria = {}
     for c in results.get("criteria", ()):
         alpha = c["agreement"]["alpha_ordinal"]
+        shown = (alpha.get("reading") or {}).get("level") != "insufficient"  # as on the page
         criteria[c["key"]] = {
             "name": c["name"],
-            "alpha": alpha.get("value"),
-            "alpha_ci": [alpha.get("ci_low"), alpha.get("ci_high")],
+            "alpha": alpha.get("value") if shown else None,
+            "alpha_ci": [alpha.get("ci_low"), alpha.get("ci_high")] if shown else [None, None],
             "mean": c.get("mean_score"),
             "methods": {
                 s["method"]: s.get("mean") for s in c.get("comparison", {}).get("summaries", ())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 from audit.reports.quality.charts import Reference, Row, interval_chart
+from audit.stats.reading import MIN_PAIRABLE_UNITS, MIN_PAIRABLE_VALUES
 
 DASH = "—"
 
@@ -37,35 +38,96 @@ def stars(p) -> str:
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
-def _coef(entry: dict) -> dict:
-    return {"text": num(entry.get("value")), "reason": entry.get("reason") or ""}
-
-
 READING_LABELS = {
     "reliable": "reliable",
     "tentative": "tentative conclusions only",
+    "inconclusive": "inconclusive (interval reaches below .667)",
     "unreliable": "unreliable",
+    "insufficient": "too little data to judge",
     "undefined": "not computable",
 }
 
 
+def _overlap(entry: dict) -> str:
+    """The pairable data a coefficient rests on, in words."""
+    values, units = entry.get("n_ratings"), entry.get("n_pairable")
+    if values is None and units is None:
+        return ""
+    parts = []
+    if values is not None:
+        parts.append(f"{values} pairable value{'' if values == 1 else 's'}")
+    if units is not None:
+        parts.append(f"{units} item{'' if units == 1 else 's'}")
+    return ", ".join(parts)
+
+
+def too_little(entry: dict) -> str:
+    """Why a coefficient is not shown ("too little overlap: ..."), or "" when it may be."""
+    level = (entry.get("reading") or {}).get("level")
+    if level != "insufficient" and entry.get("supported", True):
+        return ""
+    values = entry.get("n_ratings") or 0
+    units = entry.get("n_pairable") or 0
+    need = [f"at least {MIN_PAIRABLE_VALUES} needed"]
+    if units < MIN_PAIRABLE_UNITS:
+        need.append(f"on at least {MIN_PAIRABLE_UNITS} items rated twice or more")
+    return (
+        f"too little overlap: {values} pairable value{'' if values == 1 else 's'} on "
+        f"{units} item{'' if units == 1 else 's'}, " + " ".join(need)
+    )
+
+
+def _coef(entry: dict) -> dict:
+    missing = too_little(entry)
+    return {
+        "text": missing or num(entry.get("value")),
+        "insufficient": bool(missing),
+        "n": _overlap(entry),
+        "reason": entry.get("reason") or entry.get("support_reason") or "",
+        "warnings": list(entry.get("warnings") or ()),
+    }
+
+
 def _alpha(entry: dict) -> dict:
     reading = entry.get("reading") or {"level": "undefined", "text": ""}
+    missing = too_little(entry)
     return {
-        "text": num(entry.get("value")),
-        "interval": interval(entry.get("ci_low"), entry.get("ci_high")),
+        "text": missing or num(entry.get("value")),
+        "insufficient": bool(missing),
+        "interval": "" if missing else interval(entry.get("ci_low"), entry.get("ci_high")),
         "reading": {**reading, "label": READING_LABELS.get(reading["level"], reading["level"])},
         "reason": entry.get("reason") or "",
         "n_units": entry.get("n_units"),
+        "n": _overlap(entry),
+        "warnings": list(entry.get("warnings") or ()),
     }
 
 
 def _icc(entry: dict) -> dict:
+    units = entry.get("n_units")
+    n = "" if units is None else f"{units} item{'' if units == 1 else 's'} rated by all"
+    warnings = list(entry.get("warnings") or ())
+    if entry.get("n_raters_dropped"):
+        warnings.append(f"{entry['n_raters_dropped']} rater(s) without ratings left out")
+    missing = too_little(entry)
     return {
-        "text": num(entry.get("value")),
-        "interval": interval(entry.get("ci_low"), entry.get("ci_high")),
+        "text": missing or num(entry.get("value")),
+        "insufficient": bool(missing),
+        "interval": "" if missing else interval(entry.get("ci_low"), entry.get("ci_high")),
         "reason": entry.get("reason") or "",
+        "n": n,
+        "warnings": warnings,
     }
+
+
+def _warnings(named: dict[str, dict]) -> list[str]:
+    out = []
+    for name, cell in named.items():
+        for w in cell.get("warnings", ()):
+            line = f"{name}: {w}"
+            if line not in out:
+                out.append(line)
+    return out
 
 
 def agreement_rows(criteria: list[dict]) -> list[dict]:
@@ -95,6 +157,20 @@ def agreement_rows(criteria: list[dict]) -> list[dict]:
                 },
             }
         )
+        row = rows[-1]
+        row["warnings"] = _warnings(
+            {
+                "alpha (ordinal)": row["alpha_ordinal"],
+                "alpha (interval)": row["alpha_interval"],
+                "AC2": row["ac2"],
+                "AC1": row["ac1"],
+                "Fleiss κ": row["fleiss"],
+                "exact agreement": row["exact"],
+                "agreement within one": row["within_one"],
+                "ICC(1)": row["icc1"],
+                "ICC(1,k)": row["icc1k"],
+            }
+        )
     return rows
 
 
@@ -102,6 +178,9 @@ def alpha_chart(criteria: list[dict]):
     rows = []
     for c in criteria:
         a = c["agreement"]["alpha_ordinal"]
+        if too_little(a):
+            rows.append(Row(c["name"], None, None, None, "too little overlap"))
+            continue
         note = num(a.get("value"))
         if a.get("ci_low") is not None:
             note += " " + interval(a.get("ci_low"), a.get("ci_high"))
@@ -151,10 +230,11 @@ def comparison_panel(criterion: dict) -> dict:
         omni.get("effect_size_name"), omni.get("effect_size_name")
     )
     if omni.get("p_value") is not None:
+        effect_ci = interval(omni.get("effect_size_low"), omni.get("effect_size_high"))
         omnibus = (
             f"{test_name} {symbol} = {num(omni['statistic'], 2)}, df = {num(omni['df'], 0)}, "
-            f"p = {pvalue(omni['p_value'])}; {effect} = {num(omni['effect_size'])} "
-            f"(n = {omni['n']} {unit}s)"
+            f"p = {pvalue(omni['p_value'])}; {effect} = {num(omni['effect_size'])}"
+            f"{' ' + effect_ci if effect_ci else ''} (n = {omni['n']} {unit}s)"
         )
     else:
         omnibus = f"{test_name}: not computable ({omni.get('reason') or 'too few data'})."
@@ -168,7 +248,13 @@ def comparison_panel(criterion: dict) -> dict:
             "p": pvalue(p.get("p_value")),
             "p_holm": pvalue(p.get("p_holm")),
             "stars": stars(p.get("p_holm")),
+            "p_family": pvalue(p.get("p_holm_family")),
+            "stars_family": stars(p.get("p_holm_family")),
+            "p_method": p.get("p_method") or "",
+            "n_zero": p.get("n_zero"),
+            "zero_method": p.get("zero_method") or "",
             "effect": num(p.get("effect_size")),
+            "effect_interval": interval(p.get("effect_size_low"), p.get("effect_size_high")),
             "effect_name": effect_label.get(p["effect_size_name"], p["effect_size_name"]),
             "difference": num(p.get("mean_difference"), 2),
             "interval": interval(p.get("ci_low"), p.get("ci_high"), 2),
@@ -183,11 +269,23 @@ def comparison_panel(criterion: dict) -> dict:
         "omnibus": omnibus,
         "significant": omni.get("p_value") is not None and omni["p_value"] < 0.05,
         "pairwise": pairwise,
-        "ranking": comp["ranking"],
+        **ranking_view(comp),
         "n_units": comp["n_units"],
         "n_dropped": comp["n_dropped"],
         "unit": unit,
     }
+
+
+def ranking_view(comp: dict) -> dict:
+    """The ranking only where the data support one (see
+    :func:`audit.reports.analysis.compute.ranking_support`), else why there is none."""
+    support = comp.get("ranking_support")
+    if support is None:
+        return {"ranking": "", "no_ranking": "not assessed in this analysis; recompute it."}
+    if not support.get("shown"):
+        return {"ranking": "", "no_ranking": support.get("reason") or ""}
+    text = " > ".join(" ≈ ".join(group) for group in support["groups"])
+    return {"ranking": text, "no_ranking": "", "ranking_basis": support.get("basis", "")}
 
 
 def strata_rows(criteria: list[dict]) -> list[dict]:
@@ -294,6 +392,69 @@ def disputed_rows(disputed: list[dict], criteria: list[dict]) -> list[dict]:
     return rows
 
 
+def holm_view(holm: dict | None) -> str:
+    if not holm:
+        return ""
+    m = holm.get("m", 0)
+    return f"Holm over {holm['family']} ({m} test{'' if m == 1 else 's'})"
+
+
+def _percent(value) -> str:
+    return DASH if value is None else f"{value:.0%}"
+
+
+def blinding_view(blinding: dict | None) -> dict | None:
+    """Bang's index per method, the chance value, mean scores of right vs wrong guesses, and
+    the blinding strength stored with the launched design."""
+    if not blinding:
+        return None
+    design = blinding.get("design") or {}
+    strength = []
+    for when, label in (("before", "Without presentation rules"), ("after", "As shown")):
+        d = design.get(when)
+        if not d:
+            continue
+        strength.append(
+            {
+                "when": label,
+                "accuracy": _percent(d.get("accuracy")),
+                "chance": _percent(d.get("chance")),
+                "reading": d.get("reading") or "",
+                "giveaways": ", ".join(
+                    f"“{g.get('feature')}” ({g.get('method')})" if isinstance(g, dict) else str(g)
+                    for g in (d.get("giveaways") or ())[:8]
+                ),
+            }
+        )
+    return {
+        "asked": blinding.get("asked", False),
+        "n_guesses": blinding.get("n_guesses", 0),
+        "n_methods": blinding.get("n_methods"),
+        "chance": num(blinding.get("chance")),
+        "methods": [
+            {
+                **m,
+                "index_text": num(m.get("index")),
+                "interval": interval(m.get("lower"), m.get("upper")),
+                "chance_text": num(m.get("chance_at_share")),
+            }
+            for m in blinding.get("methods", ())
+        ],
+        "scores": [
+            {
+                "name": s["name"],
+                "mean_right": num(s.get("mean_right"), 2),
+                "n_right": s.get("n_right", 0),
+                "mean_wrong": num(s.get("mean_wrong"), 2),
+                "n_wrong": s.get("n_wrong", 0),
+            }
+            for s in blinding.get("scores", ())
+        ],
+        "strength": strength,
+        "rules": [str(r) for r in (design.get("rules") or ())],
+    }
+
+
 def dashboard(results: dict) -> dict:
     """Everything the analysis template shows, from a succeeded snapshot's results."""
     criteria = results.get("criteria", [])
@@ -310,4 +471,6 @@ def dashboard(results: dict) -> dict:
         "rater_diagnostics": diagnostics,
         "flags": flag_table(results.get("flags", {})),
         "disputed": disputed_rows(results.get("disputed", []), criteria),
+        "holm_family": holm_view(results.get("holm_family")),
+        "blinding": blinding_view(results.get("blinding")),
     }

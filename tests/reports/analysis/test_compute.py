@@ -15,10 +15,10 @@ from audit.campaigns.models import CampaignItem
 from audit.campaigns.services import campaign_create, campaign_launch
 from audit.datasets.models import Item
 from audit.reports.analysis import snapshots
-from audit.reports.analysis.criterion import alpha_reading
 from audit.reports.analysis.services import analyse_campaign
 from audit.reports.models import AnalysisSnapshot
 from audit.stats import agreement, bootstrap, comparison, raters
+from audit.stats.reading import alpha_reading
 from tests.factories import UserFactory
 from tests.reports.conftest import assignments_of, matrix_of, rate, rate_all
 
@@ -28,6 +28,13 @@ SCALE = [1, 2, 3, 4, 5]
 KEYS = ["accuracy", "relevance", "completeness", "usefulness"]
 METHODS = ["native_caption", "llm_reformatted", "mllm_distill", "mllm_reformatted"]
 N_BOOT = 200
+
+
+def source_pairs_of(given):
+    """The source pair of each column of :func:`matrix_of` (sorted campaign item ids)."""
+    items = sorted({i for (_e, i, r) in given if not r})
+    pairs = dict(CampaignItem.objects.filter(pk__in=items).values_list("pk", "source_pair_id"))
+    return np.array([pairs[i] for i in items])
 
 
 def criterion(snapshot, key):
@@ -59,10 +66,16 @@ def test_agreement_equals_the_packages_on_the_same_ratings(rated):
         assert interval["value"] == pytest.approx(package_alpha(x, "interval"), abs=1e-9)
         assert -1 < ordinal["value"] < 1
         boot = bootstrap.alpha_bootstrap(x, "ordinal", SCALE, method="units",
+                                         clusters=source_pairs_of(given),
                                          n_resamples=N_BOOT, seed=campaign.seed)  # fmt: skip
         assert (ordinal["ci_low"], ordinal["ci_high"]) == pytest.approx((boot.low, boot.high))
         assert ordinal["ci_low"] <= ordinal["value"] <= ordinal["ci_high"]
-        assert ordinal["reading"] == alpha_reading(ordinal["value"], ordinal["ci_low"])
+        assert ordinal["reading"] == alpha_reading(
+            ordinal["value"], ordinal["ci_low"], ordinal["n_pairable"],
+            n_values=ordinal["n_ratings"], prob_below_667=boot.prob_below_667,
+            prob_below_800=boot.prob_below_800,
+        ).as_dict()  # fmt: skip
+        assert ordinal["supported"] and a["gwet_ac1"]["supported"]
         expected = {
             "gwet_ac2_ordinal": agreement.gwet_ac(x, "ordinal", SCALE).value,
             "gwet_ac1": agreement.gwet_ac(x, "identity", SCALE).value,
@@ -350,13 +363,13 @@ def test_history_is_kept_and_pruned(launched_campaign):
 
 
 @pytest.mark.parametrize(
-    ("value", "level"),
-    [(0.95, "reliable"), (0.8, "reliable"), (0.7999, "tentative"), (0.667, "tentative"),
-     (0.6669, "unreliable"), (-0.2, "unreliable"), (None, "undefined")],
+    ("value", "low", "level"),
+    [(0.95, 0.85, "reliable"), (0.85, 0.70, "tentative"), (0.7996, 0.7996, "reliable"),
+     (0.75, 0.60, "inconclusive"), (0.6, 0.5, "unreliable"), (None, None, "undefined")],
 )  # fmt: skip
-def test_alpha_reading_follows_krippendorffs_guideline(value, level):
-    assert alpha_reading(value)["level"] == level
-    assert "reaches below" in alpha_reading(0.85, 0.75)["text"]
+def test_alpha_reading_follows_krippendorffs_guideline_on_the_interval(value, low, level):
+    assert alpha_reading(value, low, 24, n_values=72).level == level
+    assert alpha_reading(1.0, 1.0, 4, n_values=8).level == "insufficient"
 
 
 def test_flags_are_counted_per_method(launched_campaign):
