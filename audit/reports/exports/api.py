@@ -17,6 +17,7 @@ from audit.core.services import audit_event_record
 from audit.reports.exports import jobs as export_jobs
 from audit.reports.exports import selectors
 from audit.reports.exports.models import ExportJob
+from audit.reports.exports.ratings import applied_presentation
 from audit.reports.exports.sinks import ExportError
 
 # Token first: an anonymous request is answered 401 with a WWW-Authenticate header.
@@ -29,15 +30,23 @@ class ExportJobSerializer(serializers.ModelSerializer):
     dataset = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
+    presentation = serializers.SerializerMethodField()
 
     class Meta:
         model = ExportJob
         fields = [
             "id", "kind", "campaign", "dataset", "format", "layout", "options", "status",
             "progress", "row_count", "size_bytes", "error", "created_at", "finished_at",
-            "expires_at", "download_url",
+            "expires_at", "download_url", "presentation",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_presentation(self, obj) -> dict | None:
+        """Ratings exports: the presentation rules the rated texts were shown under (the
+        stored items, and dataset exports, are unchanged)."""
+        if obj.kind != ExportJob.Kind.RATINGS or not obj.campaign_id:
+            return None
+        return applied_presentation(obj.campaign)
 
     def get_campaign(self, obj) -> str | None:
         return str(obj.campaign.public_id) if obj.campaign_id else None

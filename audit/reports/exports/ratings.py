@@ -9,6 +9,7 @@ the long layout takes a fast path: the server formats the rows (COPY TO STDOUT).
 import hashlib
 import hmac
 import io
+import json
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from audit.campaigns.models import Campaign
+from audit.campaigns.presentation import PresentationRules
 from audit.reports.exports import selectors
 from audit.reports.exports.sinks import (
     Column,
@@ -30,6 +32,20 @@ from audit.reports.exports.sinks import (
 
 RATING_FORMATS = ("csv", "jsonl", "parquet")
 LAYOUTS = ("long", "wide")
+# The Parquet key-value metadata entry that records how the items were shown to the experts.
+PRESENTATION_KEY = "vqa_audit.presentation"
+
+
+def applied_presentation(campaign: Campaign) -> dict:
+    """The presentation rules the experts' texts were shown under (fixed at launch; the stored
+    items are unchanged): ``{"rules": <the design's record>, "applied": [rules in words]}``,
+    ``applied`` empty when items were shown as stored."""
+    rules = PresentationRules.from_design(campaign.design)
+    return {"rules": rules.as_design(), "applied": rules.describe()}
+
+
+def _file_metadata(campaign: Campaign) -> dict[str, str]:
+    return {PRESENTATION_KEY: json.dumps(applied_presentation(campaign))}
 
 
 def expert_pseudonym(*, campaign_id: int, user_id: int) -> str:
@@ -209,7 +225,8 @@ def ratings_export(
             path,
             lambda part: _copy_long(part, fmt, campaign, labels, total, progress, chunk_size),
         )
-    return atomic_write(path, lambda part: write_chunks(part, fmt, columns, chunks()))
+    metadata = _file_metadata(campaign)
+    return atomic_write(path, lambda part: write_chunks(part, fmt, columns, chunks(), metadata))
 
 
 def _copy_long(
@@ -244,20 +261,34 @@ def _copy_long(
             # the 64 KiB floor.
             block = min(max(chunk_size * 200, 1 << 16), 4 << 20)
             _csv_stream_to_parquet(
-                part, selectors.CopyStream(chunks), total, progress, block, str(campaign.public_id)
+                part,
+                selectors.CopyStream(chunks),
+                total,
+                progress,
+                block,
+                str(campaign.public_id),
+                _file_metadata(campaign),
             )
         return max(cursor.rowcount, 0)
 
 
 def _csv_stream_to_parquet(
-    part: Path, stream, total: int, progress: Progress | None, block_size: int, campaign: str
+    part: Path,
+    stream,
+    total: int,
+    progress: Progress | None,
+    block_size: int,
+    campaign: str,
+    metadata: dict[str, str],
 ) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    schema = pa.schema([pa.field(c.name, arrow_type(c.kind)) for c in LONG_COLUMNS])
+    schema = pa.schema(
+        [pa.field(c.name, arrow_type(c.kind)) for c in LONG_COLUMNS], metadata=metadata
+    )
     read_types = {c.name: (pa.string() if c.kind == "list" else arrow_type(c.kind))
                   for c in LONG_COLUMNS}  # fmt: skip
     reader = pacsv.open_csv(

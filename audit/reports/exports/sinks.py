@@ -134,13 +134,15 @@ def arrow_type(kind: str):
 class ParquetSink:
     """One row group per chunk, through pyarrow's ParquetWriter."""
 
-    def __init__(self, path: Path, columns: list[Column]):
+    def __init__(self, path: Path, columns: list[Column], metadata: dict[str, str] | None = None):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         self.pa = pa
         self.columns = columns
-        self.schema = pa.schema([pa.field(c.name, arrow_type(c.kind)) for c in columns])
+        self.schema = pa.schema(
+            [pa.field(c.name, arrow_type(c.kind)) for c in columns], metadata=metadata or None
+        )
         self.writer = pq.ParquetWriter(str(path), self.schema, compression="snappy")
 
     def _array(self, column: Column, values: list):
@@ -162,9 +164,16 @@ class ParquetSink:
 SINKS = {"csv": CsvSink, "jsonl": JsonlSink, "parquet": ParquetSink}
 
 
-def write_chunks(path: Path, fmt: str, columns: list[Column], chunks: Iterable[list[list]]) -> int:
-    """Write column-wise chunks to ``path`` through the format's sink; returns the row count."""
-    sink = SINKS[fmt](path, columns)
+def write_chunks(
+    path: Path,
+    fmt: str,
+    columns: list[Column],
+    chunks: Iterable[list[list]],
+    metadata: dict[str, str] | None = None,
+) -> int:
+    """Write column-wise chunks to ``path`` through the format's sink; returns the row count.
+    ``metadata`` goes into the file's key-value metadata where the format has it (Parquet)."""
+    sink = ParquetSink(path, columns, metadata) if fmt == "parquet" else SINKS[fmt](path, columns)
     rows = 0
     try:
         for data in chunks:
