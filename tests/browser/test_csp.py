@@ -165,6 +165,7 @@ def test_regeneration_reports_and_exports_run_under_the_policy(
         "regeneration new": reverse("regeneration:create"),
         "regeneration job": reverse("regeneration:detail", args=[job.public_id]),
         "report history": reverse("reports:campaign-reports", args=[campaign.public_id]),
+        "export tab": reverse("exports:campaign", args=[campaign.public_id]),
         "report html": reverse(
             "reports:quality-report-file", args=[campaign.public_id, report.pk, "html"]
         ),

@@ -132,6 +132,7 @@ PERMISSIONS: dict[str, Rule] = {
     "export-job-api": Rule("job_owner", "export_job"),
     "export-job-download-api": Rule("job_owner", "export_job"),
     "exports:download": Rule("job_owner", "export_job"),
+    "exports:campaign": Rule("owner", "campaign", EXPERT_KNOWS),
     # Regeneration (the job belongs to the dataset's owner)
     "regeneration-job-list": Rule("regenerators"),
     "regeneration-job-detail": Rule("job_owner", "regeneration_job"),

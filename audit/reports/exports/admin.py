@@ -102,6 +102,16 @@ class ExportJobAdmin(admin.ModelAdmin):
         url = reverse("exports:download", args=[obj.public_id])
         return format_html('<a href="{}">{}</a>', url, obj.file_name)
 
+    # Every admin user sees their own jobs (the queryset is scoped to what they may see), with no
+    # model permission to grant: an owner following "Export jobs" must not get 403.
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request) and (
+            obj is None or self.get_queryset(request).filter(pk=obj.pk).exists()
+        )
+
     def has_add_permission(self, request):
         return False  # made by the actions on campaigns and datasets, the API or the commands
 

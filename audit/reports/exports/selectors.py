@@ -321,3 +321,19 @@ def rating_long_copy(
         raw.execute("SET LOCAL jit = off")  # compiling costs more than it saves here
         with raw.copy(sql, params) as copy:
             yield iter(copy), raw
+
+
+def campaign_export_history(user, campaign: Campaign, *, limit: int = 50) -> list[ExportJob]:
+    """The campaign's exports ``user`` may see, newest first: its ratings exports and the
+    audited-dataset exports that count this campaign's ratings."""
+    visible = export_jobs_visible_to(user).order_by("-created_at")
+    ratings = list(visible.filter(kind=ExportJob.Kind.RATINGS, campaign=campaign)[:limit])
+    # options.campaign_ids is JSON: filtered here (JSON containment differs by database).
+    dataset = [
+        job
+        for job in visible.filter(
+            kind=ExportJob.Kind.DATASET, dataset__in=campaign.datasets.values("pk")
+        )[: limit * 4]
+        if campaign.pk in (job.options or {}).get("campaign_ids", ())
+    ]
+    return sorted(ratings + dataset, key=lambda j: j.created_at, reverse=True)[:limit]

@@ -218,3 +218,20 @@ def test_experts_have_no_admin_and_no_export(world, client):
     )
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     assert not ExportJob.objects.exists()
+
+
+def test_an_owner_with_the_admin_opens_export_jobs(world, client):
+    """The admin's "Export jobs" link answered owners 403: they hold no model permission on
+    export jobs (the demo's owner is staff without being a superuser)."""
+    owner = world["users"]["owner_here"]
+    owner.is_staff = True
+    owner.save()
+    job = jobs.export_job_create(owner=owner, kind="ratings", campaign=world["campaign"],
+                                 fmt="csv", layout="long")  # fmt: skip
+    jobs.export_job_run(job_id=job.pk)
+    client.force_login(owner)
+    listing = client.get("/admin/exports/exportjob/")
+    assert listing.status_code == 200
+    assert f"/exports/{job.public_id}/download/" in listing.content.decode()
+    assert client.get(f"/admin/exports/exportjob/{job.pk}/change/").status_code == 200
+    assert client.get("/admin/").content.decode().count("/admin/exports/exportjob/") >= 1
