@@ -290,6 +290,19 @@ EXPORT_CHUNK_SIZE = env.int("AUDIT_EXPORT_CHUNK_SIZE", default=50_000)
 # Seconds to wait after a rating before recomputing a campaign's analysis (debounce).
 ANALYSIS_DEBOUNCE_SECONDS = env.int("AUDIT_ANALYSIS_DEBOUNCE_SECONDS", default=30)
 ANALYSIS_BOOTSTRAP_REPLICATES = env.int("AUDIT_ANALYSIS_BOOTSTRAP_REPLICATES", default=1000)
+# Automatic analyses (after ratings) of one campaign start at least this many seconds apart:
+# the larger of the minimum and per-1000-ratings x the campaign's size, never above the maximum
+# (keep it under CELERY_VISIBILITY_TIMEOUT: the wait is a countdown on the queued task). A big
+# campaign's analysis costs more, so it runs less often while experts submit. The owner's
+# "recompute now" and the nightly run are not held back.
+ANALYSIS_MIN_INTERVAL_SECONDS = env.int("AUDIT_ANALYSIS_MIN_INTERVAL_SECONDS", default=60)
+ANALYSIS_INTERVAL_PER_1000_RATINGS = env.float(
+    "AUDIT_ANALYSIS_INTERVAL_PER_1000_RATINGS", default=3.0
+)
+ANALYSIS_MAX_INTERVAL_SECONDS = env.int("AUDIT_ANALYSIS_MAX_INTERVAL_SECONDS", default=1800)
+# Celery worker processes lower their CPU priority to this nice value when they start (the web
+# keeps its own), so analyses, exports and reports yield the CPU to experts' requests.
+WORKER_NICE = env.int("AUDIT_WORKER_NICE", default=10)
 # Regeneration (audit/regeneration): the model server and its key come from the environment only;
 # the key is never stored in a job row nor logged.
 REGENERATION_BASE_URL = env.str("OPENAI_BASE_URL", default="http://127.0.0.1:8001/v1")
