@@ -1,6 +1,6 @@
 """Writes for analysis: analyse a campaign now, run an analysis under the campaign's lease,
-and queue runs (debounced after ratings change, at once on request, nightly for every active
-campaign).
+and queue runs (after ratings change: debounced, and at least an interval that grows with the
+campaign's size after the previous run; at once on request; nightly for every active campaign).
 
 The statistics themselves live in :mod:`.compute`; the Celery tasks in :mod:`.tasks` only call
 :func:`analysis_run`.
@@ -9,8 +9,10 @@ The statistics themselves live in :mod:`.compute`; the Celery tasks in :mod:`.ta
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -68,11 +70,22 @@ def analysis_run(*, campaign_id: int, trigger: str = AnalysisSnapshot.Trigger.SY
 
     Returns ``"succeeded"``, ``"failed"`` (a failed snapshot records the error; the previous
     succeeded snapshot stays what pages show), ``"locked"`` (another run is in flight: a
-    debounced follow-up is queued so that ratings it may not have seen are analysed too) or
-    ``"missing"`` (no such campaign). Database outages propagate, for the task to retry."""
+    debounced follow-up is queued so that ratings it may not have seen are analysed too),
+    ``"deferred"`` (an automatic run whose interval restarted with a newer run: queued again
+    for when it is due) or ``"missing"`` (no such campaign). Database outages propagate, for the
+    task to retry."""
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
         return "missing"
+    if trigger == AnalysisSnapshot.Trigger.RATINGS:
+        # The queued run is starting: a rating from now on may queue the next one.
+        cache.delete(debounce_key(campaign_id))
+        due = analysis_automatic_due(campaign_id)
+        if due is not None and timezone.now() < due:
+            # Another run (the owner's, the nightly one) started after this one was queued:
+            # the interval counts from it.
+            request_analysis(campaign_id)
+            return "deferred"
     token = lease_acquire(campaign_id)
     if token is None:
         request_analysis(campaign_id)
@@ -113,20 +126,62 @@ def analysis_in_progress(campaign: Campaign) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+def automatic_interval(n_ratings: int) -> float:
+    """Least seconds between the starts of two automatic analyses of a campaign whose last
+    analysis scored ``n_ratings`` ratings: ``max(minimum, per_1000 * n / 1000)``, capped."""
+    grown = float(settings.ANALYSIS_INTERVAL_PER_1000_RATINGS) * n_ratings / 1000
+    floor = float(settings.ANALYSIS_MIN_INTERVAL_SECONDS)
+    return min(max(floor, grown), max(floor, float(settings.ANALYSIS_MAX_INTERVAL_SECONDS)))
+
+
+def analysis_automatic_due(campaign_id: int) -> datetime | None:
+    """When the next automatic analysis may start: the start of the last run of any kind (kept
+    on the lease) plus :func:`automatic_interval` of the newest snapshot's size; None before the
+    first run. Two indexed reads, made once per debounce window, never per rating."""
+    started = (
+        AnalysisLease.objects.filter(campaign_id=campaign_id)
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    if started is None:
+        return None
+    n_ratings = (
+        AnalysisSnapshot.objects.filter(
+            campaign_id=campaign_id, status=AnalysisSnapshot.Status.SUCCEEDED
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("n_ratings", flat=True)
+        .first()
+    )
+    return started + timedelta(seconds=automatic_interval(n_ratings or 0))
+
+
 def request_analysis(campaign_id: int) -> bool:
-    """Queue a recompute ``ANALYSIS_DEBOUNCE_SECONDS`` from now, unless one is already queued
-    within that window (a cache key living as long as the window says so). Returns whether a
-    task was queued. Called after every stored rating (see ``signals.py``), so a burst of
-    ratings costs one analysis per window."""
+    """Queue an automatic recompute for ``ANALYSIS_DEBOUNCE_SECONDS`` from now or, if later,
+    when :func:`analysis_automatic_due` says, unless one is already queued (a cache key living
+    until the queued task runs says so; its value is when). Returns whether a task was queued.
+    Called after every stored rating (see ``signals.py``): the common case is one cache call."""
     window = int(settings.ANALYSIS_DEBOUNCE_SECONDS)
-    if not cache.add(debounce_key(campaign_id), timezone.now().isoformat(), timeout=window):
+    key = debounce_key(campaign_id)
+    if not cache.add(key, "", timeout=window):
         return False
+    now = timezone.now()
+    due = analysis_automatic_due(campaign_id)
+    countdown = max(window, math.ceil((due - now).total_seconds()) if due else 0)
+    cache.set(key, (now + timedelta(seconds=countdown)).isoformat(), timeout=countdown)
     from audit.reports.analysis.tasks import run_campaign_analysis
 
     run_campaign_analysis.apply_async(
-        (campaign_id,), {"trigger": AnalysisSnapshot.Trigger.RATINGS}, countdown=window
+        (campaign_id,), {"trigger": AnalysisSnapshot.Trigger.RATINGS}, countdown=countdown
     )
     return True
+
+
+def analysis_next_automatic(campaign_id: int) -> datetime | None:
+    """When the queued automatic analysis is due to start; None if none is queued. One cache
+    read: for pages and the API to say so."""
+    due = cache.get(debounce_key(campaign_id))
+    return datetime.fromisoformat(due) if due else None
 
 
 def analysis_request_now(*, campaign: Campaign) -> None:
