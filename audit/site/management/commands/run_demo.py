@@ -1,4 +1,5 @@
-"""Run the web server, a Celery worker and Celery beat together (the demo's embedded defaults)."""
+"""Run the web server, the Celery workers and Celery beat together (the demo's embedded
+defaults)."""
 
 import os
 import signal
@@ -13,7 +14,7 @@ from audit.site.demo import DEMO_ACCOUNTS
 
 
 class Command(BaseCommand):
-    help = "Start gunicorn, a Celery worker and Celery beat; stop all three on Ctrl-C."
+    help = "Start gunicorn, two Celery workers and Celery beat; stop them all on Ctrl-C."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -28,16 +29,37 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         bin_dir = os.path.dirname(sys.executable)
+        # Two workers, both niced (AUDIT_WORKER_NICE) so the web keeps the CPU while experts
+        # submit: imports, exports and jobs two at a time; statistics and reports (CPU-bound)
+        # one at a time, so they never take both cores of a small machine.
         queues = ",".join(
             [
                 settings.CELERY_TASK_DEFAULT_QUEUE,
                 settings.CELERY_QUEUE_IO,
-                settings.CELERY_QUEUE_ANALYSIS,
                 # So a demo regeneration job runs (against OPENAI_BASE_URL) rather than wait.
                 settings.CELERY_QUEUE_GPU,
             ]
         )
         address = f"{opts['host']}:{opts['port']}"
+
+        def worker(name: str, queues: str, concurrency: int) -> list[str]:
+            return [
+                os.path.join(bin_dir, "celery"),
+                "-A",
+                "audit",
+                "worker",
+                "-n",
+                f"{name}@%h",
+                "-Q",
+                queues,
+                "--concurrency",
+                str(concurrency),
+                "--loglevel",
+                "INFO",
+                "--without-mingle",
+                "--without-gossip",
+            ]
+
         commands = {
             "web": [
                 os.path.join(bin_dir, "gunicorn"),
@@ -51,20 +73,8 @@ class Command(BaseCommand):
                 "--access-logfile",
                 "-",
             ],
-            "worker": [
-                os.path.join(bin_dir, "celery"),
-                "-A",
-                "audit",
-                "worker",
-                "-Q",
-                queues,
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "INFO",
-                "--without-mingle",
-                "--without-gossip",
-            ],
+            "worker": worker("worker", queues, 2),
+            "analysis": worker("analysis", settings.CELERY_QUEUE_ANALYSIS, 1),
             "beat": [os.path.join(bin_dir, "celery"), "-A", "audit", "beat", "--loglevel", "INFO"],
         }
         children = {}
@@ -100,7 +110,7 @@ class Command(BaseCommand):
             f"  admin: {url}admin/   API: {url}api/   API docs: {url}api/docs/",
             "  logins:",
             *[f"    {a.username:<8} / {a.password:<18} ({a.role})" for a in DEMO_ACCOUNTS],
-            "  Ctrl-C stops the web server, the worker and beat.",
+            "  Ctrl-C stops the web server, the workers and beat.",
             "",
         ]
         self.stdout.write("\n".join(lines))
