@@ -16,6 +16,16 @@ urlpatterns = [
     ),
     path("campaigns/<uuid:public_id>/reports/", views.campaign_reports, name="campaign-reports"),
     path(
+        "campaigns/<uuid:public_id>/reports/schedules/",
+        views.campaign_schedule,
+        name="campaign-schedule-new",
+    ),
+    path(
+        "campaigns/<uuid:public_id>/reports/schedules/<int:schedule_id>/",
+        views.campaign_schedule,
+        name="campaign-schedule",
+    ),
+    path(
         "campaigns/<uuid:public_id>/reports/request/",
         views.campaign_report_request,
         name="campaign-report-request",

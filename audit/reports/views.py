@@ -4,16 +4,20 @@ campaign's owners and staff the page does not exist (404)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.campaigns.selectors import owned_campaign_or_404
 from audit.reports.analysis import selectors as analysis_selectors
 from audit.reports.analysis import services as analysis_services
 from audit.reports.quality import presentation
+from audit.reports.quality import schedules as quality_schedules
 from audit.reports.quality import selectors as quality_selectors
 from audit.reports.quality import services as quality_services
+from audit.reports.quality.forms import DAYS, ScheduleForm, time_zones
 
 
 @login_required
@@ -51,20 +55,85 @@ def campaign_analysis_recompute(request, public_id):
 # --------------------------------------------------------------------------------------------
 
 
-@login_required
-@require_GET
-def campaign_reports(request, public_id):
-    campaign = owned_campaign_or_404(request.user, public_id)
+def _reports_page(request, campaign, *, form=None, editing=None, status=200):
+    schedules = quality_selectors.report_schedules(campaign)
+    for schedule in schedules:
+        schedule.next_run = quality_schedules.next_run(schedule)
+        schedule.day_name = DAYS[schedule.day_of_week] if schedule.day_of_week < 7 else ""
+    reports = quality_selectors.quality_reports(campaign)
+    waiting = request.GET.get("requested") == "1"
     return render(
         request,
         "reports/quality_reports.html",
         {
             "campaign": campaign,
-            "reports": quality_selectors.quality_reports(campaign),
-            "schedules": quality_selectors.report_schedules(campaign),
+            "reports": reports,
+            "schedules": schedules,
             "recipients": quality_services.report_recipients(campaign=campaign),
+            "form": form or ScheduleForm(),
+            "editing": editing,
+            "time_zones": time_zones(),
+            # After "Make a report now": the page waits for a report newer than these.
+            "waiting_after": (reports[0].pk if reports else 0) if waiting else None,
         },
+        status=status,
     )
+
+
+@login_required
+@require_GET
+def campaign_reports(request, public_id):
+    campaign = owned_campaign_or_404(request.user, public_id)
+    editing, form = None, None
+    if request.GET.get("edit"):
+        try:
+            schedule_id = int(request.GET["edit"])
+        except ValueError as exc:
+            raise Http404("No such schedule.") from exc
+        editing = quality_selectors.report_schedule_or_404(
+            campaign=campaign, schedule_id=schedule_id
+        )
+        form = ScheduleForm(initial=ScheduleForm.initial_for(editing))
+    return _reports_page(request, campaign, form=form, editing=editing)
+
+
+@login_required
+@require_POST
+def campaign_schedule(request, public_id, schedule_id=None):
+    """Create (no ``schedule_id``), save, pause, resume or delete a schedule."""
+    campaign = owned_campaign_or_404(request.user, public_id)
+    schedule = None
+    if schedule_id is not None:
+        schedule = quality_selectors.report_schedule_or_404(
+            campaign=campaign, schedule_id=schedule_id
+        )
+    action = request.POST.get("action", "save")
+    back = redirect(f"{reverse('reports:campaign-reports', args=[campaign.public_id])}#schedules")
+    if schedule is not None and action == "delete":
+        quality_schedules.schedule_delete(schedule=schedule)
+        messages.success(request, "Schedule deleted.")
+        return back
+    if schedule is not None and action in ("pause", "resume"):
+        quality_schedules.schedule_save(
+            campaign=campaign, schedule=schedule, enabled=action == "resume", actor=request.user
+        )
+        messages.success(request, f"Schedule {'resumed' if action == 'resume' else 'paused'}.")
+        return back
+    form = ScheduleForm(request.POST)
+    if form.is_valid():
+        fields, enabled = form.schedule_fields()
+        try:
+            quality_schedules.schedule_save(
+                campaign=campaign, schedule=schedule, enabled=enabled, actor=request.user,
+                **fields,
+            )  # fmt: skip
+        except ValidationError as exc:
+            for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Schedule saved.")
+            return back
+    return _reports_page(request, campaign, form=form, editing=schedule, status=400)
 
 
 @login_required
@@ -73,9 +142,10 @@ def campaign_report_request(request, public_id):
     campaign = owned_campaign_or_404(request.user, public_id)
     quality_services.quality_report_request(campaign=campaign, requested_by=request.user)
     messages.success(
-        request, "Report queued: it appears below and is mailed to the owners in a minute."
+        request, "Report queued: this page shows it when it is ready, and it is mailed."
     )
-    return redirect("reports:campaign-reports", public_id=campaign.public_id)
+    url = reverse("reports:campaign-reports", args=[campaign.public_id])
+    return redirect(f"{url}?requested=1#reports")
 
 
 # Stored HTML is shown with nothing allowed to load or run: it inlines its styles and charts.

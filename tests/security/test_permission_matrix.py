@@ -120,6 +120,8 @@ PERMISSIONS: dict[str, Rule] = {
     # Quality reports and schedules
     "reports:campaign-reports": Rule("owner", "campaign", EXPERT_KNOWS),
     "reports:campaign-report-request": Rule("owner", "campaign", EXPERT_KNOWS),
+    "reports:campaign-schedule-new": Rule("owner", "campaign", EXPERT_KNOWS),
+    "reports:campaign-schedule": Rule("owner", "report_schedule", EXPERT_KNOWS),
     "reports:quality-report-file": Rule("owner", "quality_report_file", EXPERT_KNOWS),
     "campaign-quality-reports-api": Rule("owner", "campaign", EXPERT_KNOWS),
     "campaign-quality-report-api": Rule("owner", "quality_report", EXPERT_KNOWS),

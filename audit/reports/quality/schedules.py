@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import zoneinfo
+from datetime import datetime, timedelta
 
 from celery.schedules import crontab
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from audit.campaigns.models import Campaign
@@ -88,6 +90,33 @@ def schedule_validate(schedule: ReportSchedule) -> None:
         )
     except ValueError as exc:
         raise ValidationError({"cron": f"Not a valid cron expression: {exc}"}) from exc
+
+
+def next_run(schedule: ReportSchedule, now: datetime | None = None) -> datetime | None:
+    """When beat will next send the schedule's report, in the schedule's time zone (None when
+    paused or not within five years). Walks the days and takes the first matching minute."""
+    if not schedule.enabled:
+        return None
+    fields = crontab_fields(schedule)
+    cron = crontab(**fields)
+    tz = zoneinfo.ZoneInfo(schedule.time_zone)
+    start = (now or timezone.now()).astimezone(tz).replace(second=0, microsecond=0)
+    start += timedelta(minutes=1)
+    day = start.date()
+    times = sorted((h, m) for h in cron.hour for m in cron.minute)
+    for _ in range(366 * 5):
+        # Cron's days of the week count from Sunday = 0.
+        if (
+            day.month in cron.month_of_year
+            and day.day in cron.day_of_month
+            and day.isoweekday() % 7 in cron.day_of_week
+        ):
+            for h, m in times:
+                candidate = datetime(day.year, day.month, day.day, h, m, tzinfo=tz)
+                if candidate >= start:
+                    return candidate
+        day += timedelta(days=1)
+    return None
 
 
 def task_name(schedule: ReportSchedule) -> str:
