@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "audit.campaigns",
     "annotations",
     "audit.reports",
+    "audit.reports.adjudication",
     "audit.reports.exports",
     "audit.regeneration",
     "audit.site",  # the top layer: may import every app above, nothing imports it

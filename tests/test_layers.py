@@ -50,6 +50,10 @@ FORBIDDEN_SIDEWAYS: list[tuple[str, str]] = [
     ("audit.reports.scores", "audit.reports.quality"),
     ("audit.reports.scores", "audit.reports.exports"),
     ("audit.reports.exports", "audit.reports.quality"),
+    # Adjudication is read by the other rooms (exports, quality) and reads none of them.
+    ("audit.reports.adjudication", "audit.reports.analysis"),
+    ("audit.reports.adjudication", "audit.reports.quality"),
+    ("audit.reports.adjudication", "audit.reports.exports"),
 ]
 ALLOWED_SIDEWAYS = {
     # The stats package may import itself.

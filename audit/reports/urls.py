@@ -1,6 +1,7 @@
 from django.urls import path
 
 from audit.reports import views
+from audit.reports.adjudication import views as adjudication
 
 app_name = "reports"
 urlpatterns = [
@@ -13,6 +14,12 @@ urlpatterns = [
         "campaigns/<uuid:public_id>/analysis/recompute/",
         views.campaign_analysis_recompute,
         name="campaign-analysis-recompute",
+    ),
+    path("campaigns/<uuid:public_id>/adjudication/", adjudication.queue, name="adjudication"),
+    path(
+        "campaigns/<uuid:public_id>/adjudication/<int:campaign_item_id>/",
+        adjudication.item,
+        name="adjudicate",
     ),
     path("campaigns/<uuid:public_id>/reports/", views.campaign_reports, name="campaign-reports"),
     path(

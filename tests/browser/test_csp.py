@@ -166,6 +166,10 @@ def test_regeneration_reports_and_exports_run_under_the_policy(
         "regeneration job": reverse("regeneration:detail", args=[job.public_id]),
         "report history": reverse("reports:campaign-reports", args=[campaign.public_id]),
         "export tab": reverse("exports:campaign", args=[campaign.public_id]),
+        "adjudication": reverse("reports:adjudication", args=[campaign.public_id]),
+        "adjudicate": reverse(
+            "reports:adjudicate", args=[campaign.public_id, campaign.items.first().pk]
+        ),
         "report html": reverse(
             "reports:quality-report-file", args=[campaign.public_id, report.pk, "html"]
         ),

@@ -121,6 +121,8 @@ PERMISSIONS: dict[str, Rule] = {
     "reports:campaign-reports": Rule("owner", "campaign", EXPERT_KNOWS),
     "reports:campaign-report-request": Rule("owner", "campaign", EXPERT_KNOWS),
     "reports:campaign-schedule-new": Rule("owner", "campaign", EXPERT_KNOWS),
+    "reports:adjudication": Rule("owner", "campaign", EXPERT_KNOWS),
+    "reports:adjudicate": Rule("owner", "campaign_item", EXPERT_KNOWS),
     "reports:campaign-schedule": Rule("owner", "report_schedule", EXPERT_KNOWS),
     "reports:quality-report-file": Rule("owner", "quality_report_file", EXPERT_KNOWS),
     "campaign-quality-reports-api": Rule("owner", "campaign", EXPERT_KNOWS),
@@ -206,6 +208,8 @@ def _kwargs(kind: str, world) -> dict:
         with override_settings(REGENERATION_ALLOWED_SERVERS=["127.0.0.1:9"]):
             job = _regeneration_job(world, campaign)
         return {"public_id": job.public_id}
+    if kind == "campaign_item":
+        return {"public_id": campaign.public_id, "campaign_item_id": campaign.items.first().pk}
     if kind in ("campaign", "api_campaign"):
         return {"public_id": campaign.public_id}
     if kind == "campaign_job":

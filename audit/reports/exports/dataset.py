@@ -2,6 +2,8 @@
 sd, spread, share within one point of the median; flag counts), filtered by thresholds, in
 PubMedVision JSON, LLaVA JSON/JSONL or Parquet, with the image paths they were imported with.
 The audit results come from the shared read side of scores (:mod:`audit.reports.scores`).
+Adjudication decisions in force apply: an excluded item is left out, a corrected one goes out
+with its corrected text (the original kept in its audit record), every decided item says so.
 """
 
 import json
@@ -18,6 +20,8 @@ from annotations.models import FLAGS
 from audit.campaigns.models import Campaign
 from audit.datasets.models import Dataset
 from audit.reports import scores as score_reads
+from audit.reports.adjudication.models import Decision
+from audit.reports.adjudication.selectors import decisions_for_items
 from audit.reports.exports import selectors
 from audit.reports.exports.sinks import (
     Column,
@@ -191,6 +195,7 @@ def dataset_columns(criteria: list[str]) -> list[Column]:
         Column("modality", "category"),
         Column("body_part", "category"),
         Column("n_ratings", "int"),
+        Column("adjudication", "category"),
     ]
     kinds = {"mean": "float", "n": "int", "sd": "float", "spread": "int", "within_one": "float"}
     for key in criteria:
@@ -203,7 +208,7 @@ def _parquet_row(row: dict, images: list[str], audit: dict, criteria: list[str])
     values = [
         _record_id(row), row["id"], row["method__key"], row["kind"], images, row["question"],
         row["answer"], json.dumps(row["conversation"], ensure_ascii=False), row["modality"],
-        row["body_part"], audit["n_ratings"],
+        row["body_part"], audit["n_ratings"], (audit.get("adjudication") or {}).get("decision"),
     ]  # fmt: skip
     for key in criteria:
         summary = audit["criteria"].get(key, {})
@@ -224,6 +229,39 @@ def default_dataset_format(dataset: Dataset) -> str:
 class DatasetExportResult:
     items_seen: int
     items_written: int
+    items_excluded_by_adjudication: int = 0
+
+
+def _corrected_conversation(conversation: list, question: str, answer: str) -> list:
+    """The conversation with its first human turn and last model turn replaced (the image
+    placeholder kept where the question had one)."""
+    turns = [dict(t) for t in conversation or []]
+    human = next((t for t in turns if t.get("from") == "human"), None)
+    model = next((t for t in reversed(turns) if t.get("from") == "gpt"), None)
+    if human is not None:
+        prefix = "<image>\n" if str(human.get("value", "")).startswith("<image>") else ""
+        human["value"] = prefix + question
+    if model is not None:
+        model["value"] = answer
+    if human is None and model is None:
+        turns = [{"from": "human", "value": question}, {"from": "gpt", "value": answer}]
+    return turns
+
+
+def _adjudicated(row: dict, audit: dict, decision: Decision) -> None:
+    """Apply a decision in force to an exported row (in place) and record it in its audit."""
+    audit["adjudication"] = {
+        "decision": decision.outcome, "version": decision.version, "note": decision.note,
+        "consensus_scores": decision.consensus_scores,
+        "decided_at": decision.decided_at.isoformat(),
+    }  # fmt: skip
+    if decision.outcome == Decision.Outcome.CORRECT:
+        audit["adjudication"]["original"] = {"question": row["question"], "answer": row["answer"]}
+        row["question"] = decision.corrected_question
+        row["answer"] = decision.corrected_answer
+        row["conversation"] = _corrected_conversation(
+            row["conversation"], decision.corrected_question, decision.corrected_answer
+        )
 
 
 def dataset_export(
@@ -252,12 +290,19 @@ def dataset_export(
         for rows in selectors.dataset_item_chunks(dataset, chunk_size=chunk_size):
             ids = [r[0] for r in rows]
             audits = _audits(ids, campaign_ids)
+            decided = decisions_for_items(campaign_ids=campaign_ids, item_ids=ids)
             paths = selectors.image_paths({r[4] for r in rows})
             for raw in rows:
                 row = dict(zip(names, raw, strict=True))
                 row["conversation"] = as_json(row["conversation"])
                 audit = audits[row["id"]]
                 result.items_seen += 1
+                decision = decided.get(row["id"])
+                if decision is not None:
+                    if decision.outcome == Decision.Outcome.EXCLUDE:
+                        result.items_excluded_by_adjudication += 1
+                        continue
+                    _adjudicated(row, audit, decision)
                 if accepted.accepts(audit):
                     result.items_written += 1
                     yield row, paths.get(row["source_pair_id"], []), audit

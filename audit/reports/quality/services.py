@@ -15,12 +15,13 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import InterfaceError, OperationalError
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.campaigns.models import Campaign
 from audit.core.tasks import enqueue_on_commit
 from audit.reports import scores as score_reads
+from audit.reports.adjudication import selectors as adjudication_selectors
 from audit.reports.analysis.selectors import latest_snapshot
 from audit.reports.analysis.services import analysis_run
 from audit.reports.models import AnalysisSnapshot, QualityReport, ReportSchedule
@@ -162,12 +163,9 @@ def quality_report_context(*, campaign: Campaign, report, snapshot) -> dict:
     view = presentation.dashboard(results) if not empty else None
     site = getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
     if view is not None:
-        for row in view["disputed"]:
-            try:
-                path = reverse("admin:campaigns_campaignitem_change", args=[row["id"]])
-                row["url"] = f"{site}{path}"
-            except NoReverseMatch:
-                row["url"] = ""
+        for row in view["disputed"]:  # to the item's adjudication page
+            path = reverse("reports:adjudicate", args=[campaign.public_id, row["id"]])
+            row["url"] = f"{site}{path}"
     progress = numbers.progress(campaign, end)
     throughput = numbers.throughput(activity, start, end)
     drift = numbers.severity_drift(
@@ -191,6 +189,7 @@ def quality_report_context(*, campaign: Campaign, report, snapshot) -> dict:
         "previous": previous,
         "previous_summary": previous.summary if previous else None,
         "site_url": site,
+        "adjudication": adjudication_selectors.before_and_after(campaign),
     }
 
 

@@ -95,7 +95,8 @@ def test_report_numbers_are_the_snapshots(rated):
         assert f'<td>{m["method"]}</td><td class="num">{m["n_ratings"]}</td>' in flags
     disputed = section(html, "disputed")
     for d in results["disputed"]:
-        link = reverse("admin:campaigns_campaignitem_change", args=[d["campaign_item_id"]])
+        # To the item's adjudication page (the admin's item page showed no image, text or ratings).
+        link = reverse("reports:adjudicate", args=[campaign.public_id, d["campaign_item_id"]])
         assert f'{link}">{d["campaign_item_id"]}</a>' in disputed
     # Throughput over the period: every rating of the fixture was submitted in it.
     n_ratings = results["counts"]["ratings"]
