@@ -365,14 +365,20 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"client_errors": {"()": "audit.core.logs.ClientErrorsWithoutTraceback"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["client_errors"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # WeasyPrint and fontTools narrate every PDF step at INFO; their warnings still show.
-        "weasyprint": {"level": "WARNING"},
+        # WeasyPrint narrates every PDF step at INFO and warns about each SVG property of the
+        # inline charts it ignores (fill, stroke, ...): hundreds of lines per report.
+        "weasyprint": {"level": "ERROR"},
         "fontTools": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # one line per sign-in and start-up otherwise
+        # The embedded broker has no host name; kombu says so on every connection.
+        "kombu.connection": {"level": "ERROR"},
     },
 }
 
