@@ -127,3 +127,64 @@ class Generation(models.Model):
 
     def __str__(self) -> str:
         return f"generation {self.pk} ({self.status})"
+
+
+class JudgeRun(models.Model):
+    """A model scoring a campaign's items on the campaign's criteria (the "model judge"), to be
+    measured against the experts. Its scores are stored apart from the experts' ratings and are
+    never shown to experts."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        PARTLY_FAILED = "partly_failed", "partly failed"
+        FAILED = "failed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="judge_runs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    backend = models.CharField(
+        max_length=16, choices=RegenerationJob.Backend.choices, default="openai"
+    )
+    base_url = models.CharField(max_length=500, blank=True)
+    model = models.CharField(max_length=200)
+    parameters = models.JSONField(default=dict, blank=True)
+    prompt = models.TextField(
+        help_text="The system prompt; the default is written from the criteria."
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    n_items = models.PositiveIntegerField(default=0)
+    n_scored = models.PositiveIntegerField(default=0)
+    n_failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"judge {self.model} on campaign {self.campaign_id} ({self.status})"
+
+
+class JudgeScore(models.Model):
+    """One campaign item's scores by a judge run (or why there are none)."""
+
+    run = models.ForeignKey(JudgeRun, on_delete=models.CASCADE, related_name="scores")
+    campaign_item = models.ForeignKey(
+        "campaigns.CampaignItem", on_delete=models.CASCADE, related_name="+"
+    )
+    scores = models.JSONField(default=dict, blank=True)
+    raw = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "campaign_item"], name="uniq_judge_score")
+        ]
+
+    def __str__(self) -> str:
+        return f"judge scores of campaign item {self.campaign_item_id} ({self.run_id})"

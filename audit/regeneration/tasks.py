@@ -31,3 +31,17 @@ def run_chunk(self, job_id: int, offset: int) -> int | None:
     if next_offset is not None:
         run_chunk.delay(job_id, next_offset)
     return next_offset
+
+
+@job_task(
+    name="regeneration.run_judge",
+    queue="gpu",
+    retry_backoff_max=300,
+    max_retries=5,
+    soft_time_limit=3600,
+    time_limit=3900,
+)
+def run_judge(run_id: int) -> str:
+    from audit.regeneration.judge import judge_run_execute
+
+    return judge_run_execute(run_id=run_id).status

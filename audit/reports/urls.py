@@ -15,6 +15,7 @@ urlpatterns = [
         views.campaign_analysis_recompute,
         name="campaign-analysis-recompute",
     ),
+    path("campaigns/<uuid:public_id>/judge/", views.campaign_judge, name="campaign-judge"),
     path("campaigns/<uuid:public_id>/adjudication/", adjudication.queue, name="adjudication"),
     path(
         "campaigns/<uuid:public_id>/adjudication/<int:campaign_item_id>/",

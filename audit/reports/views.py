@@ -11,8 +11,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.campaigns.selectors import owned_campaign_or_404
+from audit.regeneration.judge import default_prompt, judge_run_create
 from audit.reports.analysis import selectors as analysis_selectors
 from audit.reports.analysis import services as analysis_services
+from audit.reports.analysis.judge import judge_comparison
+from audit.reports.analysis.judge import latest_run as latest_judge_run
+from audit.reports.forms import JudgeForm
 from audit.reports.quality import presentation
 from audit.reports.quality import schedules as quality_schedules
 from audit.reports.quality import selectors as quality_selectors
@@ -24,6 +28,10 @@ from audit.reports.quality.forms import DAYS, ScheduleForm, time_zones
 @require_GET
 def campaign_analysis(request, public_id):
     campaign = owned_campaign_or_404(request.user, public_id)
+    return _analysis_page(request, campaign)
+
+
+def _analysis_page(request, campaign, *, judge_form=None, status=200):
     snapshot = analysis_selectors.latest_snapshot(campaign)
     if snapshot is not None:
         snapshot.campaign = campaign
@@ -37,7 +45,11 @@ def campaign_analysis(request, public_id):
             "failure": analysis_selectors.latest_failure_since(campaign, snapshot),
             "running": analysis_services.analysis_in_progress(campaign),
             "history": analysis_selectors.snapshot_history(campaign),
+            "judge": judge_comparison(campaign),
+            "judge_run": latest_judge_run(campaign),
+            "judge_form": judge_form or JudgeForm(initial={"prompt": default_prompt(campaign)}),
         },
+        status=status,
     )
 
 
@@ -48,6 +60,25 @@ def campaign_analysis_recompute(request, public_id):
     analysis_services.analysis_request_now(campaign=campaign)
     messages.success(request, "Recomputation queued. Reload this page in a minute to see it.")
     return redirect("reports:campaign-analysis", public_id=campaign.public_id)
+
+
+@login_required
+@require_POST
+def campaign_judge(request, public_id):
+    """Start a model judge run over the campaign's items (the gpu queue scores them)."""
+    campaign = owned_campaign_or_404(request.user, public_id)
+    form = JudgeForm(request.POST)
+    if form.is_valid():
+        try:
+            judge_run_create(campaign=campaign, created_by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, "Judge run queued: its scores appear here when done.")
+            url = reverse("reports:campaign-analysis", args=[campaign.public_id])
+            return redirect(f"{url}#judge")
+    return _analysis_page(request, campaign, judge_form=form, status=400)
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,7 +25,11 @@ class StubServer:
         record: bool = True,
         delay: float = 0.0,
         models: tuple[str, ...] = ("stub-model",),
+        responder=None,
     ):
+        # responder(body) -> answer text (or None for the default): answers that depend on the
+        # request, deterministically (e.g. a judge's scores from the text it was sent).
+        self.responder = responder
         self.canned = canned
         self.models = list(models)
         self.record = record
@@ -136,6 +140,10 @@ class StubServer:
         self._send(handler, 200, json.dumps(payload).encode())
 
     def answer(self, body: dict) -> str:
+        if self.responder is not None:
+            text = self.responder(body)
+            if text is not None:
+                return text
         if self.canned is not None:
             return self.canned
         prompt = _prompt_text(body)[:300]

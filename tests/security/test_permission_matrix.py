@@ -122,6 +122,7 @@ PERMISSIONS: dict[str, Rule] = {
     "reports:campaign-report-request": Rule("owner", "campaign", EXPERT_KNOWS),
     "reports:campaign-schedule-new": Rule("owner", "campaign", EXPERT_KNOWS),
     "reports:adjudication": Rule("owner", "campaign", EXPERT_KNOWS),
+    "reports:campaign-judge": Rule("owner", "campaign", EXPERT_KNOWS),
     "reports:adjudicate": Rule("owner", "campaign_item", EXPERT_KNOWS),
     "reports:campaign-schedule": Rule("owner", "report_schedule", EXPERT_KNOWS),
     "reports:quality-report-file": Rule("owner", "quality_report_file", EXPERT_KNOWS),

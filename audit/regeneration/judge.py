@@ -1,0 +1,187 @@
+"""The model judge: a model scores a launched campaign's items on the campaign's criteria, through
+the same backends and the gpu queue as generations, so the owner can measure how far such a judge
+can be trusted against the experts (the comparison is the analysis's: audit/stats/judge.py).
+
+The judge sees what the experts see: the item's text under the campaign's presentation rules
+and, where the model accepts images, the images. ``judge_run_execute`` is idempotent: it scores
+only the items the run has no row for, so a redelivered or resumed task never scores twice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.campaigns.models import Campaign, CampaignItem
+from audit.campaigns.presentation import PresentationRules, present
+from audit.core.services import audit_event_record
+from audit.core.tasks import enqueue_on_commit
+from audit.datasets.images import store_path
+from audit.datasets.models import SourcePairImage
+from audit.regeneration import egress
+from audit.regeneration.backends import BackendUnavailable, get_backend
+from audit.regeneration.methods import JSON, Request, data_url
+from audit.regeneration.models import JudgeRun, JudgeScore, RegenerationJob
+
+BATCH = 64
+
+
+def default_prompt(campaign: Campaign) -> str:
+    """The judge's instructions, written from the campaign's criteria and their anchors."""
+    lines = [
+        "You are a medical expert auditing training data for medical visual question "
+        "answering. You are shown a medical image (when available) and a question with its "
+        "answer. Score the answer on each criterion below, on the criterion's scale.",
+        "",
+    ]
+    for c in campaign.criteria.order_by("position", "pk"):
+        lines.append(f'- "{c.key}" ({c.name}), {c.scale_min} to {c.scale_max}: {c.question}')
+        for point, text in sorted((c.anchors or {}).items(), key=lambda kv: str(kv[0])):
+            lines.append(f"    {point} = {text}")
+    keys = ", ".join(f'"{c.key}": <whole number>' for c in campaign.criteria.all())
+    lines += ["", f"Answer with one JSON object and nothing else: {{{keys}}}"]
+    return "\n".join(lines)
+
+
+def judge_run_create(
+    *,
+    campaign: Campaign,
+    created_by,
+    model: str,
+    base_url: str = "",
+    backend: str = "openai",
+    prompt: str = "",
+    parameters: dict | None = None,
+    start: bool = True,
+) -> JudgeRun:
+    if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.LAUNCHING):
+        raise ValidationError("Launch the campaign first: the judge scores its sampled items.")
+    if not model.strip():
+        raise ValidationError({"model": "Name the model."})
+    if backend not in RegenerationJob.Backend.values:
+        raise ValidationError({"backend": "openai or vllm."})
+    if base_url:
+        try:
+            egress.check(base_url, require_resolution=False)
+        except egress.UnsafeURL as exc:
+            raise ValidationError({"base_url": str(exc)}) from None
+    with transaction.atomic():
+        run = JudgeRun.objects.create(
+            campaign=campaign, created_by=created_by, backend=backend,
+            base_url=base_url.rstrip("/"), model=model.strip(), parameters=parameters or {},
+            prompt=prompt.strip() or default_prompt(campaign), n_items=campaign.items.count(),
+        )  # fmt: skip
+        audit_event_record(
+            actor=created_by, verb="judge.created", target=run, campaign=campaign,
+            data={"model": run.model, "base_url": run.base_url, "backend": backend},
+        )  # fmt: skip
+    if start:
+        from audit.regeneration.tasks import run_judge
+
+        enqueue_on_commit(run_judge, run.pk)
+    return run
+
+
+def parse_scores(text: str, criteria) -> dict[str, int]:
+    """The first JSON object in ``text``, checked: a whole number on each criterion's scale."""
+    match = re.search(r"\{.*\}", text or "", re.DOTALL)
+    if match is None:
+        raise ValueError("no JSON object in the answer")
+    try:
+        data = json.loads(match.group(0))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise ValueError("the answer is not a JSON object")
+    out = {}
+    for c in criteria:
+        value = data.get(c.key)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"no whole-number score for {c.key!r}")
+        if not c.scale_min <= value <= c.scale_max:
+            raise ValueError(f"{c.key} = {value} is off the scale {c.scale_min}-{c.scale_max}")
+        out[c.key] = value
+    return out
+
+
+def _request(run: JudgeRun, ci: CampaignItem, rules: PresentationRules, images) -> Request:
+    item = ci.item
+    question, answer = present(question=item.question, answer=item.answer, kind=item.kind,
+                               rules=rules)  # fmt: skip
+    text = (f"Question: {question}\n\n" if question else "") + f"Answer: {answer}"
+    content = []
+    for image in images:
+        path = store_path(image.sha256, image.format)
+        if path.exists():
+            url = data_url(image.format, path.read_bytes())
+            content.append({"type": "image_url", "image_url": {"url": url}})
+    content.append({"type": "text", "text": text})
+    messages = [{"role": "system", "content": run.prompt}, {"role": "user", "content": content}]
+    return Request(ci.source_pair_id, "judge", messages, JSON, "", {"campaign_item": ci.pk})
+
+
+def _finish(run: JudgeRun) -> None:
+    rows = JudgeScore.objects.filter(run=run)
+    run.n_failed = rows.exclude(error="").count()
+    run.n_scored = rows.filter(error="").count()
+    if run.n_items and run.n_failed >= run.n_items:
+        run.status = JudgeRun.Status.FAILED
+        example = rows.exclude(error="").values_list("error", flat=True).first() or ""
+        run.error = f"every item failed, e.g.: {example}"
+    elif run.n_failed:
+        run.status = JudgeRun.Status.PARTLY_FAILED
+    else:
+        run.status = JudgeRun.Status.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.save(update_fields=["n_failed", "n_scored", "status", "error", "finished_at"])
+
+
+def judge_run_execute(*, run_id: int, backend=None) -> JudgeRun:
+    """Score every item of the run's campaign that the run has not scored yet."""
+    run = JudgeRun.objects.select_related("campaign").get(pk=run_id)
+    if run.status in (JudgeRun.Status.SUCCEEDED, JudgeRun.Status.FAILED):
+        return run
+    JudgeRun.objects.filter(pk=run.pk).update(status=JudgeRun.Status.RUNNING)
+    campaign = run.campaign
+    criteria = list(campaign.criteria.order_by("position", "pk"))
+    rules = PresentationRules.from_design(campaign.design)
+    try:
+        backend = backend or get_backend(run)
+    except BackendUnavailable as exc:
+        run.status, run.error, run.finished_at = JudgeRun.Status.FAILED, str(exc), timezone.now()
+        run.save(update_fields=["status", "error", "finished_at"])
+        return run
+    done = set(JudgeScore.objects.filter(run=run).values_list("campaign_item_id", flat=True))
+    todo = list(campaign.items.exclude(pk__in=done).select_related("item").order_by("pk"))
+    for start in range(0, len(todo), BATCH):
+        batch = todo[start : start + BATCH]
+        images: dict[int, list] = {}
+        for link in (
+            SourcePairImage.objects.filter(source_pair_id__in={ci.source_pair_id for ci in batch})
+            .select_related("image")
+            .order_by("position")
+        ):
+            images.setdefault(link.source_pair_id, []).append(link.image)
+        requests = [_request(run, ci, rules, images.get(ci.source_pair_id, [])) for ci in batch]
+        for result in backend.generate(requests):
+            ci = batch[result.index]
+            row = {"raw": result.text[:4000]}
+            if result.error:
+                row["error"] = result.error
+            else:
+                try:
+                    row["scores"] = parse_scores(result.text, criteria)
+                except ValueError as exc:
+                    row["error"] = f"unreadable answer: {exc}"
+            # get_or_create: a redelivered task may have scored it meanwhile.
+            JudgeScore.objects.get_or_create(run=run, campaign_item=ci, defaults=row)
+    if hasattr(backend, "close"):
+        backend.close()
+    _finish(run)
+    return run
