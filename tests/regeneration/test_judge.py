@@ -163,3 +163,19 @@ def test_the_owner_starts_a_run_from_the_analysis_page(
     client.force_login(experts[0])
     assert client.post(url, {"model": "x"}).status_code == 404
     assert campaign.judge_runs.count() == 1
+
+
+def test_the_quality_report_includes_the_judge(launched_campaign, judge_stub):
+    from audit.reports.analysis.services import analyse_campaign
+    from audit.reports.quality.services import quality_report_make
+
+    campaign, owner, _experts = launched_campaign
+    rate_all(campaign, seed=8)
+    run_judge(campaign, owner, judge_stub)
+    analyse_campaign(campaign=campaign, n_resamples=20)
+    comparison = judge_comparison(campaign)
+    html = quality_report_make(campaign=campaign, send=False).html.read().decode()
+    section = html.split('<section id="judge">', 1)[1].split("</section>", 1)[0]
+    assert "stub-model scored" in section
+    for c in comparison["criteria"]:
+        assert f'<td class="num">{c["alpha_with"]}</td>' in section

@@ -22,6 +22,7 @@ from audit.campaigns.models import Campaign
 from audit.core.tasks import enqueue_on_commit
 from audit.reports import scores as score_reads
 from audit.reports.adjudication import selectors as adjudication_selectors
+from audit.reports.analysis.judge import judge_comparison
 from audit.reports.analysis.selectors import latest_snapshot
 from audit.reports.analysis.services import analysis_run
 from audit.reports.models import AnalysisSnapshot, QualityReport, ReportSchedule
@@ -190,6 +191,7 @@ def quality_report_context(*, campaign: Campaign, report, snapshot) -> dict:
         "previous_summary": previous.summary if previous else None,
         "site_url": site,
         "adjudication": adjudication_selectors.before_and_after(campaign),
+        "judge": judge_comparison(campaign),
     }
 
 
