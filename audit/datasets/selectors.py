@@ -1,12 +1,14 @@
 """Reads for the dataset layer, permission-aware."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.core import signing
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
-from audit.datasets.models import Dataset, Image, ImportJob, Item, SourcePairImage
+from audit.datasets.models import Dataset, Image, ImportJob, Item, Method, SourcePairImage
 
 IMAGE_URL_SALT = "audit.datasets.image-url"
 
@@ -105,3 +107,133 @@ def source_pair_images(source_pair_id: int) -> list[SourcePairImage]:
         .select_related("image")
         .order_by("position")
     )
+
+
+# The dataset browser. A dataset can hold a million items: every read here is bounded (a page,
+# a capped count, a capped list of values) and walks an index that leads with the dataset.
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    method: str = ""  # a method key
+    modality: str = ""
+    body_part: str = ""
+    text: str = ""  # in the question or the answer
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    items: list[Item]
+    next_after: int | None  # the cursor of the next page, None on the last
+    previous_before: int | None  # the cursor of the previous page, None on the first
+
+
+def datasets_browsable_by(user) -> QuerySet[Dataset]:
+    """The datasets listed to ``user`` in the browser; experts, owning none, are listed nothing
+    (the view refuses them the page)."""
+    return datasets_visible_to(user).select_related("owner").order_by("name")
+
+
+def dataset_items_filtered(dataset: Dataset, filters: ItemFilters) -> QuerySet[Item]:
+    items = Item.objects.filter(dataset=dataset)
+    if filters.method:
+        items = items.filter(method__key=filters.method)
+    if filters.modality:
+        items = items.filter(modality=filters.modality)
+    if filters.body_part:
+        items = items.filter(body_part=filters.body_part)
+    if filters.text:
+        # No text index: a rare term scans the dataset, but the page's LIMIT stops at the first
+        # matches for a common one.
+        text = filters.text
+        items = items.filter(Q(question__icontains=text) | Q(answer__icontains=text))
+    return items
+
+
+def dataset_items_page(
+    dataset: Dataset,
+    filters: ItemFilters,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    size: int = 50,
+) -> ItemPage:
+    """One page of the filtered items in id order, by keyset (``after`` / ``before`` an item
+    id): no OFFSET, so page 20,000 costs what page 1 does."""
+    items = dataset_items_filtered(dataset, filters)
+    if before is not None:
+        rows = list(items.filter(pk__lt=before).order_by("-pk")[: size + 1])
+        earlier = len(rows) > size
+        rows = rows[:size][::-1]
+        later = items.filter(pk__gte=before).exists()
+    else:
+        start = items.filter(pk__gt=after) if after is not None else items
+        rows = list(start.order_by("pk")[: size + 1])
+        later = len(rows) > size
+        rows = rows[:size]
+        earlier = after is not None and items.filter(pk__lte=after).exists()
+    _attach_method_and_thumbnail(rows)
+    return ItemPage(
+        items=rows,
+        next_after=rows[-1].pk if rows and later else None,
+        previous_before=rows[0].pk if rows and earlier else None,
+    )
+
+
+def count_capped(items: QuerySet, cap: int) -> tuple[int, bool]:
+    """How many of ``items``, counting no further than ``cap``: (count, whether capped)."""
+    n = items[: cap + 1].count()
+    return min(n, cap), n > cap
+
+
+def _attach_method_and_thumbnail(items: list[Item], size: int = 128) -> None:
+    """Sets ``item.method_name`` and ``item.thumbnail_url`` (the first image of its source pair
+    that resolved to a stored file, or None), in two queries for the page."""
+    methods = dict(
+        Method.objects.filter(pk__in={i.method_id for i in items}).values_list("pk", "name")
+    )
+    first: dict[int, Image] = {}
+    links = (
+        SourcePairImage.objects.filter(
+            source_pair_id__in={i.source_pair_id for i in items}, image__isnull=False
+        )
+        .select_related("image")
+        .order_by("source_pair_id", "position")
+    )
+    for link in links:
+        first.setdefault(link.source_pair_id, link.image)
+    for item in items:
+        item.method_name = methods.get(item.method_id, "")
+        image = first.get(item.source_pair_id)
+        item.thumbnail_url = image_url(image, size=size) if image else None
+
+
+def dataset_methods(dataset: Dataset) -> list[Method]:
+    """The methods with at least one item in ``dataset`` (one index probe per method)."""
+    used = Item.objects.filter(dataset=dataset, method=OuterRef("pk"))
+    return list(Method.objects.filter(Exists(used)).order_by("name"))
+
+
+def dataset_values(dataset: Dataset, field: str, *, limit: int = 200) -> list[str]:
+    """The distinct non-empty values of ``field`` ("modality" or "body_part") in ``dataset``,
+    sorted, at most ``limit``. A loose index scan (each step jumps to the next larger value in
+    the (dataset, field) index): DISTINCT would read every item of the dataset."""
+    if field not in ("modality", "body_part"):
+        raise ValueError(f"not a browsable field: {field}")
+    quote = connection.ops.quote_name
+    table = quote(Item._meta.db_table)
+    column = quote(Item._meta.get_field(field).column)
+    dataset_column = quote(Item._meta.get_field("dataset").column)
+    sql = f"""
+        WITH RECURSIVE walk(value, n) AS (
+            SELECT MIN({column}), 1 FROM {table} WHERE {dataset_column} = %s
+            UNION ALL
+            SELECT (SELECT MIN({column}) FROM {table}
+                    WHERE {dataset_column} = %s AND {column} > walk.value), walk.n + 1
+            FROM walk WHERE walk.value IS NOT NULL AND walk.n <= %s
+        )
+        SELECT value FROM walk WHERE value IS NOT NULL AND value <> ''
+    """  # noqa: S608 (identifiers from the model's metadata, values bound)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [dataset.pk, dataset.pk, limit])
+        return [row[0] for row in cursor.fetchall()][:limit]

@@ -1,8 +1,11 @@
-"""Serving images: only to signed-in users allowed to see them, under opaque expiring URLs."""
+"""Serving images: only to signed-in users allowed to see them, under opaque expiring URLs.
+The dataset browser: an owner looks at a dataset's items before sampling a campaign from it."""
 
+from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from audit.datasets import selectors
@@ -36,3 +39,74 @@ def image_view(request, token: str):
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = "inline"
     return response
+
+
+BROWSE_PAGE_SIZE = 50
+BROWSE_COUNT_CAP = 10_000
+
+
+class ItemFilterForm(forms.Form):
+    method = forms.ChoiceField(required=False)
+    modality = forms.ChoiceField(required=False)
+    body_part = forms.ChoiceField(required=False, label="Body part")
+    q = forms.CharField(required=False, max_length=200, label="Text")
+    after = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    before = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def __init__(self, data, *, methods, modalities, body_parts):
+        super().__init__(data)
+        self.fields["method"].choices = [("", "All methods")] + [(m.key, m.name) for m in methods]
+        self.fields["modality"].choices = [("", "All modalities")] + [(v, v) for v in modalities]
+        self.fields["body_part"].choices = [("", "All body parts")] + [(v, v) for v in body_parts]
+
+
+@require_GET
+@login_required
+def dataset_list(request):
+    # Experts may not learn which datasets (and so which methods) exist.
+    if not selectors.can_read_catalogue(request.user):
+        raise Http404("No such page.")
+    datasets = selectors.datasets_browsable_by(request.user)
+    return render(request, "datasets/list.html", {"datasets": datasets})
+
+
+@require_GET
+@login_required
+def dataset_browse(request, pk: int):
+    dataset = get_object_or_404(selectors.datasets_visible_to(request.user), pk=pk)
+    form = ItemFilterForm(
+        request.GET,
+        methods=selectors.dataset_methods(dataset),
+        modalities=selectors.dataset_values(dataset, "modality"),
+        body_parts=selectors.dataset_values(dataset, "body_part"),
+    )
+    # An unknown choice or a bad cursor (an old link) shows the whole dataset, not an error.
+    data = form.cleaned_data if form.is_valid() else {}
+    filters = selectors.ItemFilters(
+        method=data.get("method", ""),
+        modality=data.get("modality", ""),
+        body_part=data.get("body_part", ""),
+        text=data.get("q", "").strip(),
+    )
+    page = selectors.dataset_items_page(
+        dataset, filters, after=data.get("after"), before=data.get("before"), size=BROWSE_PAGE_SIZE
+    )
+    count, capped = selectors.count_capped(
+        selectors.dataset_items_filtered(dataset, filters), BROWSE_COUNT_CAP
+    )
+    query = request.GET.copy()
+    for cursor in ("after", "before"):
+        query.pop(cursor, None)
+    return render(
+        request,
+        "datasets/browse.html",
+        {
+            "dataset": dataset,
+            "form": form,
+            "page": page,
+            "count": count,
+            "capped": capped,
+            "filtered": any((filters.method, filters.modality, filters.body_part, filters.text)),
+            "query": query.urlencode(),
+        },
+    )

@@ -73,6 +73,8 @@ PERMISSIONS: dict[str, Rule] = {
     "home": Rule("signed_in"),
     "login": Rule("public"),
     "logout": Rule("public"),
+    "set_language": Rule("public"),
+    "javascript-catalog": Rule("public"),
     "api-schema": Rule("public"),
     "api-docs": Rule("public"),
     "api-root": Rule("signed_in"),
@@ -90,6 +92,8 @@ PERMISSIONS: dict[str, Rule] = {
     "import-job-list": Rule("signed_in", write="creator", may_know=EVERYONE_KNOWS),
     "import-job-detail": Rule("dataset_owner", "import_job"),
     "datasets:image": Rule("image", "image"),
+    "datasets:list": Rule("campaign_owners"),  # who may read the catalogue; experts never
+    "datasets:browse": Rule("dataset_owner", "dataset"),
     # Campaigns (owner pages and API)
     "campaigns:list": Rule("campaign_owners"),
     "campaigns:create": Rule("creator"),

@@ -1,6 +1,6 @@
-"""One navigation on every owner page: campaigns, regeneration, the admin's datasets, imports
-and export jobs (for owners with the admin), the API; the campaign's tabs include Reports and
-Exports once it is launched."""
+"""One navigation on every owner page: campaigns, datasets (the browser), regeneration, the
+admin's imports and export jobs (for owners with the admin), the API; the campaign's tabs
+include Reports and Exports once it is launched."""
 
 import pytest
 from django.urls import reverse
@@ -20,6 +20,8 @@ def nav_of(html: str) -> str:
         lambda c: reverse("reports:campaign-analysis", args=[c.public_id]),
         lambda c: reverse("exports:campaign", args=[c.public_id]),
         lambda c: reverse("regeneration:list"),
+        lambda c: reverse("datasets:list"),
+        lambda c: reverse("datasets:browse", args=[c.datasets.first().pk]),
     ],
 )
 def test_every_owner_page_has_the_same_navigation(client, launched_campaign, url_of):
@@ -30,7 +32,7 @@ def test_every_owner_page_has_the_same_navigation(client, launched_campaign, url
     response = client.get(url_of(campaign))
     assert response.status_code == 200
     nav = nav_of(response.content.decode())
-    for target in ("campaigns:list", "regeneration:list", "admin:datasets_dataset_changelist",
+    for target in ("campaigns:list", "datasets:list", "regeneration:list",
                    "admin:datasets_importjob_changelist", "admin:exports_exportjob_changelist",
                    "api-docs"):  # fmt: skip
         assert f'href="{reverse(target)}"' in nav, target
@@ -46,3 +48,4 @@ def test_the_campaign_tabs_lead_to_reports_and_exports(client, launched_campaign
     # An owner without the admin is not sent to it.
     nav = nav_of(page)
     assert "/admin/" not in nav and reverse("regeneration:list") in nav
+    assert reverse("datasets:list") in nav
