@@ -5,7 +5,7 @@
 
 import { changed } from "./drafts.js";
 import { focusCriterion } from "./form.js";
-import { $, config, guidelinesDialog, setDeviceCookie, skipButton, skipDialog, skipReasonInput, state } from "./page.js";
+import { $, config, gettext, guidelinesDialog, setDeviceCookie, skipButton, skipDialog, skipReasonInput, state } from "./page.js";
 import { submit } from "./submit.js";
 
 export function dialogOpen() {
@@ -31,7 +31,7 @@ export function wireDialogs() {
       var reason = skipReasonInput.value.trim();
       if (!reason) {
         var err = $("error-skip_reason");
-        err.textContent = "Say why you skip this item.";
+        err.textContent = gettext("Say why you skip this item.");
         err.hidden = false;
         skipReasonInput.focus();
         return;

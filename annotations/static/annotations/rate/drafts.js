@@ -4,7 +4,7 @@
 
 import { tick } from "./activity.js";
 import { applyInput, clearMessage, readInput } from "./form.js";
-import { config, postJSON, saveState, state, storageKey } from "./page.js";
+import { config, gettext, postJSON, saveState, state, storageKey } from "./page.js";
 
 function hasContent(d) {
   return !!d && (Object.keys(d.scores || {}).length > 0 || (d.flags || []).length > 0 ||
@@ -38,7 +38,7 @@ export function restore() {
     candidates.forEach(function (c) {
       if (c.from !== "rating") state.activeSeconds = Math.max(state.activeSeconds, +c.data.active_seconds || 0);
     });
-    setSaveState("Restored your unsaved input.");
+    setSaveState(gettext("Restored your unsaved input."));
   }
 }
 
@@ -58,7 +58,7 @@ export function changed() {
   var d = draftBody();
   try {
     window.localStorage.setItem(storageKey, JSON.stringify(d));
-    setSaveState("Saved on this device.");
+    setSaveState(gettext("Saved on this device."));
   } catch (e) { /* private mode or full: the server copy still works */ }
   if (state.draftTimer) clearTimeout(state.draftTimer);
   state.draftTimer = setTimeout(saveDraftToServer, 1200);
@@ -73,9 +73,9 @@ function saveDraftToServer(keepalive) {
   if (!state.dirty || state.submitting || config.status !== "pending") return;
   var body = draftBody();
   postJSON(config.draftUrl, body, keepalive).then(function (r) {
-    if (r.ok) { state.dirty = false; setSaveState("Draft saved."); }
-    else setSaveState("Saved on this device (the server did not take the draft).");
-  }, function () { setSaveState("Saved on this device; the server is not reachable."); });
+    if (r.ok) { state.dirty = false; setSaveState(gettext("Draft saved.")); }
+    else setSaveState(gettext("Saved on this device (the server did not take the draft)."));
+  }, function () { setSaveState(gettext("Saved on this device; the server is not reachable.")); });
 }
 
 /** Keep unsent input when the page is hidden or left. Wire after ``startActiveTime``. */

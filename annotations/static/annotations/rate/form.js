@@ -2,7 +2,7 @@
  * each criterion's buttons (the focused, hovered or chosen score's definition), and the messages
  * and field errors shown under it. */
 
-import { $, comment, criteria, definition, form, formMessage, state } from "./page.js";
+import { $, comment, criteria, definition, form, formMessage, gettext, interpolate, state } from "./page.js";
 
 export function radios(fs) { return Array.prototype.slice.call(fs.querySelectorAll("input[type=radio]")); }
 export function checked(fs) { return fs.querySelector("input[type=radio]:checked"); }
@@ -52,9 +52,9 @@ export function showLine(fs, radio) {
   if (r) {
     var value = document.createElement("b");
     value.textContent = r.value;
-    line.replaceChildren(value, " — " + (r.dataset.anchor || "no definition"));
+    line.replaceChildren(value, " — " + (r.dataset.anchor || gettext("no definition")));
   } else {
-    line.textContent = fs.dataset.question || "Choose a score.";
+    line.textContent = fs.dataset.question || gettext("Choose a score.");
   }
   line.classList.toggle("is-anchor", !!r);
 }
@@ -71,7 +71,8 @@ export function showAnchor(fs, radio) {
   var r = radio || checked(fs);
   definition.textContent = r
     ? name + " " + r.value + " — " + (r.dataset.anchor || "")
-    : name + ": " + (fs.dataset.question || "choose a score");
+    : interpolate(gettext("%(name)s: %(question)s"),
+                  { name: name, question: fs.dataset.question || gettext("choose a score") }, true);
   definition.classList.toggle("is-anchor", !!r);
 }
 

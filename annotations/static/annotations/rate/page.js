@@ -2,6 +2,13 @@
  * id="rate-config">, no inline code), its elements, the state the other modules share, and a
  * few small helpers. No side effect beyond reading the page. */
 
+// Strings come from Django's JavaScript catalogue (/jsi18n/, a plain script loaded before the
+// modules) in the expert's language; without it the page still works, in English.
+export const gettext = window.gettext || function (text) { return text; };
+export const interpolate = window.interpolate || function (text, values) {
+  return text.replace(/%\((\w+)\)s/g, function (m, name) { return values[name]; });
+};
+
 export const $ = function (id) { return document.getElementById(id); };
 
 const configNode = $("rate-config");

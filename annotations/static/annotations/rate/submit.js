@@ -4,7 +4,7 @@
 import { tick } from "./activity.js";
 import { cancelDraftSave, forgetLocal, setSaveState } from "./drafts.js";
 import { checked, clearErrors, fieldError, focusCriterion, readInput, showMessage } from "./form.js";
-import { config, criteria, form, postJSON, skipButton, state, submitButton, uuid4 } from "./page.js";
+import { config, criteria, form, gettext, interpolate, postJSON, skipButton, state, submitButton, uuid4 } from "./page.js";
 
 function flatten(v) {
   if (Array.isArray(v)) return v.join(" ");
@@ -29,8 +29,9 @@ function showServerErrors(data) {
       lines.push(text);
     }
   });
-  showMessage("Not saved: " + (lines.join(" ") || "the server did not accept this rating.") +
-              " Your input is still here; correct it and submit again.");
+  showMessage(interpolate(
+    gettext("Not saved: %(reason)s Your input is still here; correct it and submit again."),
+    { reason: lines.join(" ") || gettext("the server did not accept this rating.") }, true));
 }
 
 function setBusy(busy) {
@@ -46,10 +47,12 @@ export function submit(skipped) {
   if (!skipped) {
     var missing = criteria.filter(function (fs) { return !checked(fs); });
     if (missing.length) {
-      missing.forEach(function (fs) { fieldError(fs.dataset.key, "Give a score."); });
-      showMessage("Give a score for " + missing.map(function (fs) {
-        return fs.querySelector("legend").textContent.trim();
-      }).join(", ") + " before you submit.");
+      missing.forEach(function (fs) { fieldError(fs.dataset.key, gettext("Give a score.")); });
+      showMessage(interpolate(gettext("Give a score for %(criteria)s before you submit."), {
+        criteria: missing.map(function (fs) {
+          return fs.querySelector("legend").textContent.trim();
+        }).join(", "),
+      }, true));
       focusCriterion(criteria.indexOf(missing[0]));
       return;
     }
@@ -90,24 +93,22 @@ export function submit(skipped) {
         state.pendingId = null; // definitely not stored
         showServerErrors(data);
       } else if (response.status === 403) {
-        showMessage("Not saved: you seem to be signed out (your session may have expired). " +
-                    "Sign in again in another tab, then press Submit here again. Your input is kept.");
+        showMessage(gettext("Not saved: you seem to be signed out (your session may have expired). Sign in again in another tab, then press Submit here again. Your input is kept."));
       } else if (response.status === 404) {
-        showMessage("Not saved: this item is no longer in your queue. Go back to your audits to continue.");
+        showMessage(gettext("Not saved: this item is no longer in your queue. Go back to your audits to continue."));
       } else if (response.status === 409) {
-        showMessage("Not saved: " + ((data && data.detail) || "this audit is not open for ratings.") +
-                    " Your input is kept on this device.");
+        showMessage(interpolate(gettext("Not saved: %(reason)s Your input is kept on this device."),
+                                { reason: (data && data.detail) || gettext("this audit is not open for ratings.") }, true));
       } else {
-        showMessage("Not saved: the server had a problem (error " + response.status + "). " +
-                    "Your input is still here; press Submit again in a moment.");
+        showMessage(interpolate(gettext("Not saved: the server had a problem (error %(status)s). Your input is still here; press Submit again in a moment."),
+                                { status: response.status }, true));
       }
     });
   }, function () {
     state.submitting = false;
     setBusy(false);
     setSaveState("");
-    showMessage("Not saved: the server could not be reached. Your input is still here; " +
-                "check your connection and press Submit again.");
+    showMessage(gettext("Not saved: the server could not be reached. Your input is still here; check your connection and press Submit again."));
   });
 }
 

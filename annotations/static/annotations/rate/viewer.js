@@ -3,7 +3,7 @@
  * several images. Zoom, brightness, contrast and window are the expert's settings: kept in this
  * browser per campaign, so the next item opens as they left the last (R resets them). */
 
-import { $, loadPref, savePref } from "./page.js";
+import { $, gettext, interpolate, loadPref, savePref } from "./page.js";
 
 const MIN = 0.25, MAX = 16, STEP = 1.25;
 
@@ -94,7 +94,8 @@ export function createViewer(images, campaign) {
     v.index = (i + images.length) % images.length;
     $("image-error").hidden = true;
     img.src = images[v.index].url;
-    img.alt = "Image " + (v.index + 1) + " of " + images.length;
+    var label = interpolate(gettext("Image %(n)s of %(total)s"), { n: v.index + 1, total: images.length }, true);
+    img.alt = label;
     v.x = 0; v.y = 0; // the expert's zoom, brightness and contrast stay; the pan starts centred
     apply();
     thumbs.forEach(function (t, n) {
@@ -102,7 +103,7 @@ export function createViewer(images, campaign) {
       t.setAttribute("aria-pressed", n === v.index ? "true" : "false");
     });
     var count = $("image-count");
-    if (count) count.textContent = "Image " + (v.index + 1) + " of " + images.length;
+    if (count) count.textContent = label;
   }
 
   if (img) {
