@@ -9,7 +9,11 @@
   the same per stratum (each stratum field, and their combination);
 * the method comparison: paired (units = source pairs, item score = mean over its raters,
   Friedman + Holm-adjusted Wilcoxon, cluster bootstrap over source pairs) or independent
-  (Kruskal-Wallis + Holm-adjusted Mann-Whitney);
+  (Kruskal-Wallis + Holm-adjusted Mann-Whitney); beside it, as a sensitivity analysis, a
+  linear mixed model of score on method with crossed rater and source-pair effects
+  (:mod:`audit.stats.mixed`);
+* ordinal alpha within each method as well as pooled (pooling methods whose means differ
+  inflates alpha);
 * per rater: severity, alpha without the rater, intra-rater agreement on repeats, agreement
   with gold scores.
 
@@ -29,7 +33,7 @@ import numpy as np
 
 from audit.campaigns.models import Criterion
 from audit.reports.analysis.reading import CampaignData
-from audit.stats import agreement, bootstrap, comparison, raters, reshape
+from audit.stats import agreement, bootstrap, comparison, mixed, raters, reshape
 from audit.stats import reading as stats_reading
 
 CONFIDENCE = 0.95
@@ -167,6 +171,60 @@ def _agreement(x, slots, cats, n_resamples, seed, clusters=None):
             "n_pairs": int(upper.size),
             "min_common_items": MIN_COMMON_FOR_KAPPA,
         },
+    }
+
+
+def _alpha_per_method(slots, methods, order, cats, n_resamples, seed) -> list[dict]:
+    """Ordinal alpha within each method: pooling methods whose means differ inflates the
+    between-item variance and with it alpha. Within one method a source pair has one item, so
+    the bootstrap resamples items."""
+    return [
+        {
+            "method": m,
+            "n_items": int((methods == m).sum()),
+            **_alpha(slots[:, methods == m], "ordinal", cats, n_resamples, seed),
+        }
+        for m in order
+    ]
+
+
+def _mixed_model(data, x, gidx, order) -> dict:
+    """The model-based method differences (sensitivity analysis beside the bootstrap ones):
+    score ~ method + (1 | rater) + (1 | source pair) + (1 | item), on every first rating."""
+    r, c = np.nonzero(np.isfinite(x))
+    fit = mixed.method_model(
+        x[r, c],
+        np.array(data.item_method, dtype=object)[gidx[c]],
+        r,
+        data.item_source[gidx[c]],
+        gidx[c],
+        order=order,
+        confidence=CONFIDENCE,
+    )
+    labels = {"rater": "rater", "pair": "source pair", "item": "item"}
+    effects = "".join(f" + (1 | {labels[name]})" for name in fit.components)
+    return {
+        "model": f"score ~ method{effects}, REML",
+        "components": list(fit.components),
+        "n_scores": fit.n_scores,
+        "n_levels": fit.n_levels,
+        "converged": fit.converged,
+        "reason": fit.reason,
+        "warnings": list(fit.warnings),
+        "confidence": fit.confidence,
+        "means": {m: num(v) for m, v in fit.means.items()},
+        "variances": {k: num(v) for k, v in fit.variances.items()},
+        "differences": [
+            {
+                "a": d.a,
+                "b": d.b,
+                "estimate": num(d.estimate),
+                "se": num(d.se),
+                "ci_low": num(d.ci_low),
+                "ci_high": num(d.ci_high),
+            }
+            for d in fit.differences
+        ],
     }
 
 
@@ -390,6 +448,8 @@ def analyse_criterion(data, campaign, dims, table, records, n_resamples, seed) -
     gold = np.array([_gold_value(data.item_gold[g], criterion.key) for g in gidx], dtype=np.float64)
     kind = design.get("kind", "paired")
     clusters = data.item_source[gidx] if kind == "paired" else None
+    methods = np.array(data.item_method, dtype=object)[gidx]
+    order = method_order(sorted(set(methods.tolist())), design.get("methods", ()))
     result = {
         "key": criterion.key,
         "name": criterion.name,
@@ -398,7 +458,12 @@ def analyse_criterion(data, campaign, dims, table, records, n_resamples, seed) -
         "n_raters": int(x.shape[0]),
         "n_ratings": int(np.isfinite(x).sum()),
         "mean_score": num(np.nanmean(x)) if np.isfinite(x).any() else None,
-        "agreement": _agreement(x, slots, cats, n_resamples, seed, clusters),
+        "agreement": {
+            **_agreement(x, slots, cats, n_resamples, seed, clusters),
+            "alpha_ordinal_per_method": _alpha_per_method(
+                slots, methods, order, cats, n_resamples, seed
+            ),
+        },
         "strata": _strata(dims, slots, gidx, cats, n_resamples, seed, clusters),
         "comparison": _comparison(
             data,
@@ -410,4 +475,5 @@ def analyse_criterion(data, campaign, dims, table, records, n_resamples, seed) -
             seed,
         ),
     }
+    result["comparison"]["mixed_model"] = _mixed_model(data, x, gidx, order)
     return result, _rater_diagnostics(x, table.rows, records, cats, gold)

@@ -155,6 +155,10 @@ def agreement_rows(criteria: list[dict]) -> list[dict]:
                     "text": num(a["cohen_kappa_quadratic"].get("mean")),
                     "n_pairs": a["cohen_kappa_quadratic"].get("n_pairs", 0),
                 },
+                "alpha_per_method": [
+                    {"method": m["method"], "n_items": m["n_items"], "alpha": _alpha(m)}
+                    for m in a.get("alpha_ordinal_per_method", ())
+                ],
             }
         )
         row = rows[-1]
@@ -273,6 +277,38 @@ def comparison_panel(criterion: dict) -> dict:
         "n_units": comp["n_units"],
         "n_dropped": comp["n_dropped"],
         "unit": unit,
+        "mixed": mixed_view(comp.get("mixed_model"), comp["pairwise"]),
+    }
+
+
+def mixed_view(model: dict | None, pairwise: list[dict]) -> dict | None:
+    """The mixed model's method differences beside the bootstrap ones, or why it has none."""
+    if not model:
+        return None
+    boot = {(p["a"], p["b"]): p for p in pairwise}
+    rows = []
+    for d in model.get("differences", ()):
+        b = boot.get((d["a"], d["b"]), {})
+        rows.append(
+            {
+                "a": d["a"],
+                "b": d["b"],
+                "estimate": num(d.get("estimate"), 2),
+                "interval": interval(d.get("ci_low"), d.get("ci_high"), 2),
+                "bootstrap": num(b.get("mean_difference"), 2),
+                "bootstrap_interval": interval(b.get("ci_low"), b.get("ci_high"), 2),
+            }
+        )
+    variances = ", ".join(
+        f"{name} {num(value, 2)}" for name, value in (model.get("variances") or {}).items()
+    )
+    return {
+        "model": model.get("model", ""),
+        "reason": model.get("reason") or "",
+        "n_scores": model.get("n_scores", 0),
+        "rows": rows if not model.get("reason") else [],
+        "variances": variances,
+        "warnings": list(model.get("warnings") or ()),
     }
 
 
