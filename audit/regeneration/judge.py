@@ -111,6 +111,8 @@ def parse_scores(text: str, criteria) -> dict[str, int]:
 
 
 def _request(run: JudgeRun, ci: CampaignItem, rules: PresentationRules, images) -> Request:
+    """The judge's request; with no image, the user message is plain text (chat templates of
+    text-only models take no content parts)."""
     item = ci.item
     question, answer = present(question=item.question, answer=item.answer, kind=item.kind,
                                rules=rules)  # fmt: skip
@@ -122,7 +124,8 @@ def _request(run: JudgeRun, ci: CampaignItem, rules: PresentationRules, images) 
             url = data_url(image.format, path.read_bytes())
             content.append({"type": "image_url", "image_url": {"url": url}})
     content.append({"type": "text", "text": text})
-    messages = [{"role": "system", "content": run.prompt}, {"role": "user", "content": content}]
+    user = content if len(content) > 1 else text
+    messages = [{"role": "system", "content": run.prompt}, {"role": "user", "content": user}]
     return Request(ci.source_pair_id, "judge", messages, JSON, "", {"campaign_item": ci.pk})
 
 
@@ -169,8 +172,18 @@ def judge_run_execute(*, run_id: int, backend=None) -> JudgeRun:
         ):
             images.setdefault(link.source_pair_id, []).append(link.image)
         requests = [_request(run, ci, rules, images.get(ci.source_pair_id, [])) for ci in batch]
-        for result in backend.generate(requests):
-            ci = batch[result.index]
+        results = {r.index: r for r in backend.generate(requests)}
+        refused = [i for i, r in results.items() if r.cause == "no_images"]
+        if refused:  # a text-only model: those items are judged on their text alone
+            text_only = [_request(run, batch[i], rules, []) for i in refused]
+            for again in backend.generate(text_only):
+                results[refused[again.index]] = again
+            note = "The model takes no images: items were judged on their text alone."
+            if note not in run.notes:
+                run.notes = note
+                JudgeRun.objects.filter(pk=run.pk).update(notes=note)
+        for i, result in results.items():
+            ci = batch[i]
             row = {"raw": result.text[:4000]}
             if result.error:
                 row["error"] = result.error

@@ -162,6 +162,8 @@ class JudgeRun(models.Model):
     n_scored = models.PositiveIntegerField(default=0)
     n_failed = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # What the owner should know besides failures (e.g. the model took no images).
+    notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -130,3 +130,30 @@ def test_a_text_only_model_asked_for_an_image_method_fails_clearly(model_server,
     assert "this model does not accept images" in job.error
     assert set(Generation.objects.filter(job=job).values_list("cause", flat=True)) == {"no_images"}
     assert not Item.objects.filter(dataset=job.output_dataset).exists()
+
+
+def test_a_judge_run_with_a_real_model(model_server, settings, rated_dataset):
+    """The judge through a real model (a small campaign: 4 items): it runs to the end and every
+    item is accounted for, scored or failed with the reason; the text-only model refuses the
+    images and the items are judged on their text alone, which the run says. A 135M model's
+    figures are whatever they are (it tends to answer fractions: "unreadable answer")."""
+    from audit.regeneration.backends import get_backend
+    from audit.regeneration.judge import judge_run_create, judge_run_execute
+    from audit.regeneration.models import JudgeScore
+    from tests.conftest import launch_small_campaign
+
+    settings.REGENERATION_ALLOWED_SERVERS = [model_server["allow"]]
+    campaign = launch_small_campaign(rated_dataset, experts=[UserFactory()], raters_per_item=1,
+                                     seed=1)  # fmt: skip
+    params = {"max_tokens": 60, "temperature": 0}
+    run = judge_run_create(campaign=campaign, created_by=rated_dataset.owner, model="smollm2",
+                           base_url=model_server["base_url"], parameters=params,
+                           start=False)  # fmt: skip
+    run = judge_run_execute(run_id=run.pk, backend=get_backend(run))
+    rows = JudgeScore.objects.filter(run=run)
+    assert rows.count() == campaign.items.count() == run.n_scored + run.n_failed == 4
+    assert run.status in ("succeeded", "partly_failed", "failed")
+    assert "judged on their text alone" in run.notes
+    for row in rows:
+        assert row.scores or row.error.startswith("unreadable answer")  # answered, or why not
+    print(f"judge with SmolLM2: {run.n_scored} scored, {run.n_failed} failed ({run.status})")
