@@ -348,3 +348,89 @@ class ExpertsForm(ExpertsMixin, forms.Form):
         data = super().clean()
         data["experts"] = self.clean_experts_with_specialties()
         return data
+
+
+def _grid(value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(sorted({int(part) for part in re.split(r"[,\s]+", value.strip()) if part}))
+    except ValueError:
+        raise ValidationError("Give whole numbers separated by commas, e.g. 20, 40, 80.") from None
+    if not sizes:
+        raise ValidationError("Give at least one number of source pairs.")
+    return sizes
+
+
+class PlanForm(forms.Form):
+    """The owner's inputs for sizing a campaign (audit.campaigns.planning). Read from GET: the
+    page only computes, it changes nothing."""
+
+    difference = forms.FloatField(
+        initial=0.3,
+        min_value=0.0,
+        max_value=20.0,
+        label="Expected difference",
+        help_text="Between two methods' mean scores, in scale points.",
+    )
+    raters = forms.IntegerField(initial=3, min_value=1, max_value=20, label="Raters per item")
+    experts = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=200,
+        label="Experts in the pool",
+        help_text="Empty: every expert rates every item.",
+    )
+    grid = forms.CharField(
+        initial="10, 20, 40, 80, 160", max_length=100, label="Source pairs to try"
+    )
+    target_power = forms.FloatField(
+        initial=0.8, required=False, min_value=0.05, max_value=0.99, label="Target power"
+    )
+    target_halfwidth = forms.FloatField(
+        required=False,
+        min_value=0.001,
+        max_value=20.0,
+        label="Target half-width of the difference",
+        help_text="Of its 95% interval, in scale points.",
+    )
+    target_alpha_halfwidth = forms.FloatField(
+        required=False,
+        min_value=0.001,
+        max_value=1.0,
+        label="Target half-width of alpha",
+    )
+    pilot = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label="Pilot campaign",
+        empty_label="None: use the values below",
+        help_text="Its scores of one criterion give the standard deviations and the mean.",
+    )
+    scale_max = forms.IntegerField(initial=5, min_value=2, max_value=100, label="Scale 1 to")
+    mean = forms.FloatField(initial=3.0, label="Mean score")
+    pair_sd = forms.FloatField(initial=0.5, min_value=0.0, max_value=50.0, label="Source-pair SD")
+    item_sd = forms.FloatField(initial=0.5, min_value=0.0, max_value=50.0, label="Item SD")
+    rater_sd = forms.FloatField(
+        initial=0.3, min_value=0.0, max_value=50.0, label="Rater severity SD"
+    )
+    residual_sd = forms.FloatField(initial=0.7, min_value=0.0, max_value=50.0, label="Residual SD")
+
+    ASSUMED = ("scale_max", "mean", "pair_sd", "item_sd", "rater_sd", "residual_sd")
+
+    def __init__(self, *args, pilots, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pilot"].queryset = pilots
+        self.fields["pilot"].label_from_instance = lambda c: f"{c.campaign.name}: {c.name}"
+
+    def clean_grid(self) -> tuple[int, ...]:
+        return _grid(self.cleaned_data["grid"])
+
+    def clean(self):
+        data = super().clean()
+        experts, raters = data.get("experts"), data.get("raters")
+        if experts is not None and raters is not None and experts < raters:
+            self.add_error("experts", "The pool must hold at least the raters of one item.")
+        if not any(data.get(f) is not None for f in ("target_power", "target_halfwidth")) and (
+            data.get("target_alpha_halfwidth") is None
+        ):
+            raise ValidationError("Give at least one target (power or a half-width).")
+        return data

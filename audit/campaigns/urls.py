@@ -9,6 +9,7 @@ urlpatterns = [
     path("<uuid:public_id>/", views.campaign_detail, name="detail"),
     path("<uuid:public_id>/edit/", views.campaign_edit, name="edit"),
     path("<uuid:public_id>/dry-run/", views.campaign_dry_run, name="dry-run"),
+    path("<uuid:public_id>/plan/", views.campaign_plan, name="plan"),
     path("<uuid:public_id>/launch/", views.campaign_launch, name="launch"),
     path("<uuid:public_id>/progress/", views.campaign_progress, name="progress"),
     path("<uuid:public_id>/experts/", views.campaign_experts, name="experts"),

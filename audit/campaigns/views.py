@@ -14,8 +14,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.campaigns import jobs, selectors, services
-from audit.campaigns.forms import CampaignForm, ExpertsForm
+from audit.campaigns import jobs, planning, selectors, services
+from audit.campaigns.forms import CampaignForm, ExpertsForm, PlanForm
 from audit.campaigns.models import Campaign
 from audit.core.markdown import render_markdown
 
@@ -223,6 +223,54 @@ def campaign_dry_run(request, public_id):
             "blinding_rows": [("before", blinding["before"]), ("after", blinding["after"])]
             if blinding
             else [],
+        },
+    )
+
+
+def _plan_request(data: dict) -> planning.PlanRequest:
+    return planning.PlanRequest(
+        difference=data["difference"],
+        raters=data["raters"],
+        experts=data["experts"],
+        grid=data["grid"],
+        assumed=None if data["pilot"] else {f: data[f] for f in PlanForm.ASSUMED},
+        pilot=data["pilot"],
+        target_power=data["target_power"],
+        target_halfwidth=data["target_halfwidth"],
+        target_alpha_halfwidth=data["target_alpha_halfwidth"],
+    )
+
+
+@login_required
+def campaign_plan(request, public_id):
+    """Plan the size: power and interval half-widths per number of source pairs, by simulation
+    (GET only: the page computes and changes nothing)."""
+    campaign = selectors.owned_campaign_or_404(request.user, public_id)
+    pilots = planning.pilot_criteria(request.user).exclude(campaign=campaign)
+    outcome = None
+    if "difference" in request.GET:
+        form = PlanForm(request.GET, pilots=pilots)
+        if form.is_valid():
+            try:
+                outcome = planning.campaign_plan(
+                    request=_plan_request(form.cleaned_data), seed=campaign.seed
+                )
+            except ValueError as exc:
+                form.add_error(None, str(exc))
+    else:
+        first = campaign.criteria.first()
+        initial = {"raters": campaign.raters_per_item}
+        if first is not None:
+            initial["scale_max"] = first.scale_max - first.scale_min + 1
+        form = PlanForm(initial=initial, pilots=pilots)
+    return render(
+        request,
+        "campaigns/plan.html",
+        {
+            "campaign": campaign,
+            "form": form,
+            "outcome": outcome,
+            "simulations": planning.SIMULATIONS,
         },
     )
 
