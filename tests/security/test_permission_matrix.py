@@ -100,6 +100,7 @@ PERMISSIONS: dict[str, Rule] = {
     "campaigns:detail": Rule("owner", "campaign", EXPERT_KNOWS),
     "campaigns:edit": Rule("owner", "campaign", EXPERT_KNOWS),
     "campaigns:dry-run": Rule("owner", "campaign", EXPERT_KNOWS),
+    "campaigns:plan": Rule("owner", "campaign", EXPERT_KNOWS),
     "campaigns:launch": Rule("owner", "campaign", EXPERT_KNOWS),
     "campaigns:progress": Rule("owner", "campaign", EXPERT_KNOWS),
     "campaigns:experts": Rule("owner", "campaign", EXPERT_KNOWS),
