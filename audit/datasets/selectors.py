@@ -126,6 +126,13 @@ class ItemPage:
     items: list[Item]
     next_after: int | None  # the cursor of the next page, None on the last
     previous_before: int | None  # the cursor of the previous page, None on the first
+    # A text search that stopped at its window before filling the page: the item id it read to.
+    searched_to: int | None = None
+
+
+# Items a text search reads per request: without a text index a rare term would otherwise
+# read the whole dataset (seconds at 1M items); the page offers to search further.
+TEXT_SCAN_WINDOW = 100_000
 
 
 def datasets_browsable_by(user) -> QuerySet[Dataset]:
@@ -143,8 +150,7 @@ def dataset_items_filtered(dataset: Dataset, filters: ItemFilters) -> QuerySet[I
     if filters.body_part:
         items = items.filter(body_part=filters.body_part)
     if filters.text:
-        # No text index: a rare term scans the dataset, but the page's LIMIT stops at the first
-        # matches for a common one.
+        # No text index: see TEXT_SCAN_WINDOW for how a page bounds the scan.
         text = filters.text
         items = items.filter(Q(question__icontains=text) | Q(answer__icontains=text))
     return items
@@ -157,10 +163,14 @@ def dataset_items_page(
     after: int | None = None,
     before: int | None = None,
     size: int = 50,
+    scan_window: int = TEXT_SCAN_WINDOW,
 ) -> ItemPage:
     """One page of the filtered items in id order, by keyset (``after`` / ``before`` an item
-    id): no OFFSET, so page 20,000 costs what page 1 does."""
+    id): no OFFSET, so page 20,000 costs what page 1 does. A text search pages forward only,
+    reading at most ``scan_window`` of the dataset's items per page."""
     items = dataset_items_filtered(dataset, filters)
+    if filters.text:
+        return _text_search_page(dataset, items, after=after, size=size, window=scan_window)
     if before is not None:
         rows = list(items.filter(pk__lt=before).order_by("-pk")[: size + 1])
         earlier = len(rows) > size
@@ -177,6 +187,31 @@ def dataset_items_page(
         items=rows,
         next_after=rows[-1].pk if rows and later else None,
         previous_before=rows[0].pk if rows and earlier else None,
+    )
+
+
+def _text_search_page(
+    dataset: Dataset, items: QuerySet[Item], *, after: int | None, size: int, window: int
+) -> ItemPage:
+    # The window: the dataset's next ``window`` items after the cursor. Its edge is found by
+    # offset over ids (reads the window once), not by a "first id" lookup, which PostgreSQL
+    # answers by walking the primary key through other datasets' items.
+    start = after or 0
+    ids = Item.objects.filter(dataset=dataset, pk__gt=start).order_by("pk")
+    edge = list(ids.values_list("pk", flat=True)[window - 1 : window + 1])
+    in_window = items.filter(pk__gt=start, pk__lte=edge[0]) if edge else items.filter(pk__gt=start)
+    rows = list(in_window.order_by("pk")[: size + 1])
+    searched_to = None
+    if len(rows) > size:
+        rows = rows[:size]
+        next_after = rows[-1].pk
+    elif len(edge) == 2:  # items remain past the window
+        next_after = searched_to = edge[0]
+    else:
+        next_after = None
+    _attach_method_and_thumbnail(rows)
+    return ItemPage(
+        items=rows, next_after=next_after, previous_before=None, searched_to=searched_to
     )
 
 

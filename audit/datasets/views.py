@@ -42,7 +42,7 @@ def image_view(request, token: str):
 
 
 BROWSE_PAGE_SIZE = 50
-BROWSE_COUNT_CAP = 10_000
+BROWSE_COUNT_CAP = 1_000
 
 
 class ItemFilterForm(forms.Form):
@@ -91,9 +91,21 @@ def dataset_browse(request, pk: int):
     page = selectors.dataset_items_page(
         dataset, filters, after=data.get("after"), before=data.get("before"), size=BROWSE_PAGE_SIZE
     )
-    count, capped = selectors.count_capped(
-        selectors.dataset_items_filtered(dataset, filters), BROWSE_COUNT_CAP
+    # The count: free when one page holds every match; capped otherwise; and none for a text
+    # search, whose count would read the whole dataset.
+    whole = (
+        page.next_after is None
+        and page.previous_before is None
+        and not (data.get("after") or data.get("before"))
     )
+    if whole:
+        count, capped = len(page.items), False
+    elif filters.text:
+        count, capped = None, False
+    else:
+        count, capped = selectors.count_capped(
+            selectors.dataset_items_filtered(dataset, filters), BROWSE_COUNT_CAP
+        )
     query = request.GET.copy()
     for cursor in ("after", "before"):
         query.pop(cursor, None)

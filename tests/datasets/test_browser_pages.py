@@ -179,3 +179,33 @@ def test_keyset_pages_cover_a_filtered_dataset_once(rated_dataset):
         before = dataset_items_page(rated_dataset, filters, before=before.previous_before, size=3)
         back.append([i.pk for i in before.items])
     assert back == pages[-2::-1]
+
+
+def test_a_text_search_reads_a_bounded_window_per_page(rated_dataset):
+    """Each page reads at most ``scan_window`` item ids; following the pages finds every match
+    once, in order, whether a page stopped at its size or at its window."""
+    items, total = rated_dataset.items.all(), rated_dataset.items.count()
+
+    def matching(word):
+        return items.filter(Q(question__icontains=word) | Q(answer__icontains=word))
+
+    # A word that about half the items hold: matches spread over several windows.
+    words = set(re.findall(r"[a-z]{5,}", " ".join(i.answer for i in items[:4])))
+    word = min(sorted(words), key=lambda w: abs(matching(w).count() - total / 2))
+    expected = list(matching(word).order_by("pk").values_list("pk", flat=True))
+    assert 4 < len(expected) < total
+    found, after, stopped_at_window = [], None, 0
+    while True:
+        page = dataset_items_page(
+            rated_dataset, ItemFilters(text=word), after=after, size=4, scan_window=5
+        )
+        pks = [i.pk for i in page.items]
+        assert len(pks) <= 4 and (not pks or pks[-1] - pks[0] < 5)
+        assert page.previous_before is None  # a text search pages forward only
+        found += pks
+        stopped_at_window += page.searched_to is not None
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert found == expected
+    assert stopped_at_window > 0
