@@ -16,7 +16,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from audit.campaigns import jobs, selectors, services
+from audit.campaigns import jobs, planning, selectors, services
 from audit.campaigns.models import Campaign, CampaignJob, Membership
 from audit.campaigns.serializers import (
     CampaignJobSerializer,
@@ -26,6 +26,8 @@ from audit.campaigns.serializers import (
     ExpertSerializer,
     ExpertsResultSerializer,
     JobAcceptedSerializer,
+    PlanQuerySerializer,
+    PlanSerializer,
     ProgressSerializer,
 )
 from audit.core.openapi import BAD_REQUEST
@@ -123,6 +125,41 @@ class CampaignViewSet(viewsets.ModelViewSet):
         return Response(
             {"size": len(sample.items), "makeup": sample.makeup, "warnings": list(sample.warnings)}
         )
+
+    @extend_schema(
+        summary="Plan the size: power and interval half-widths per number of source pairs",
+        description="By simulation with the analysis' estimators, from assumed variance "
+        "components or a pilot campaign's scores (`pilot`: one of its criteria). Writes nothing.",
+        parameters=[PlanQuerySerializer],
+        responses={200: PlanSerializer, 400: BAD_REQUEST},
+    )
+    @action(detail=True, methods=["get"])
+    def plan(self, request, public_id=None):
+        campaign = self.get_object()
+        pilots = planning.pilot_criteria(request.user).exclude(campaign=campaign)
+        query = PlanQuerySerializer(data=request.query_params, pilots=pilots)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        pilot = data.get("pilot")
+        assumed = {f: data[f] for f in planning.ASSUMED_FIELDS}
+        try:
+            outcome = planning.campaign_plan(
+                request=planning.PlanRequest(
+                    difference=data["difference"],
+                    raters=data["raters"],
+                    experts=data.get("experts"),
+                    grid=data["grid"],
+                    assumed=None if pilot else assumed,
+                    pilot=pilot,
+                    target_power=data.get("target_power"),
+                    target_halfwidth=data.get("target_halfwidth"),
+                    target_alpha_halfwidth=data.get("target_alpha_halfwidth"),
+                ),
+                seed=campaign.seed,
+            )
+        except ValueError as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        return Response(planning.outcome_data(outcome))
 
     def _lifecycle(self, do) -> Response:
         campaign = self.get_object()

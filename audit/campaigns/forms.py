@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from audit.campaigns.criteria import DEFAULT_CRITERIA
 from audit.campaigns.models import Campaign
+from audit.campaigns.planning import ASSUMED_FIELDS
 from audit.campaigns.presentation import PresentationRules
 from audit.campaigns.services import PUBMEDVISION_GUIDELINES
 from audit.datasets.models import Method
@@ -350,7 +351,7 @@ class ExpertsForm(ExpertsMixin, forms.Form):
         return data
 
 
-def _grid(value: str) -> tuple[int, ...]:
+def parse_grid(value: str) -> tuple[int, ...]:
     try:
         sizes = tuple(sorted({int(part) for part in re.split(r"[,\s]+", value.strip()) if part}))
     except ValueError:
@@ -414,7 +415,7 @@ class PlanForm(forms.Form):
     )
     residual_sd = forms.FloatField(initial=0.7, min_value=0.0, max_value=50.0, label="Residual SD")
 
-    ASSUMED = ("scale_max", "mean", "pair_sd", "item_sd", "rater_sd", "residual_sd")
+    ASSUMED = ASSUMED_FIELDS
 
     def __init__(self, *args, pilots, **kwargs):
         super().__init__(*args, **kwargs)
@@ -422,7 +423,7 @@ class PlanForm(forms.Form):
         self.fields["pilot"].label_from_instance = lambda c: f"{c.campaign.name}: {c.name}"
 
     def clean_grid(self) -> tuple[int, ...]:
-        return _grid(self.cleaned_data["grid"])
+        return parse_grid(self.cleaned_data["grid"])
 
     def clean(self):
         data = super().clean()

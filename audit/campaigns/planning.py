@@ -8,7 +8,8 @@ the filters of the analysis: first ratings only, skipped ratings left out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass
 
 from django.db.models import QuerySet
 
@@ -19,7 +20,11 @@ from audit.stats import planning as stats_planning
 # Bounds that keep one plan within a few seconds of a web request.
 MAX_GRID = 6
 MAX_SOURCE_PAIRS = 300
+# The grid's source pairs times the raters per item: what one plan simulates, times SIMULATIONS.
+MAX_WORK = 1500
 SIMULATIONS = 200
+# The fields of stats_planning.Components an owner may assume.
+ASSUMED_FIELDS = ("scale_max", "mean", "pair_sd", "item_sd", "rater_sd", "residual_sd")
 
 
 def pilot_criteria(user) -> QuerySet[Criterion]:
@@ -101,6 +106,19 @@ def campaign_plan(*, request: PlanRequest, seed: int = 0) -> PlanOutcome:
         raise ValueError(f"give between 1 and {MAX_GRID} numbers of source pairs")
     if max(request.grid) > MAX_SOURCE_PAIRS or min(request.grid) < 2:
         raise ValueError(f"numbers of source pairs must be between 2 and {MAX_SOURCE_PAIRS}")
+    if sum(request.grid) * request.raters > MAX_WORK:
+        raise ValueError(
+            f"the grid's source pairs times the raters per item may be at most {MAX_WORK} "
+            f"(here {sum(request.grid) * request.raters}); try fewer or smaller sizes"
+        )
+    numbers = (
+        request.difference,
+        request.target_power,
+        request.target_halfwidth,
+        request.target_alpha_halfwidth,
+    )
+    if not all(math.isfinite(x) for x in numbers if x is not None):
+        raise ValueError("the difference and the targets must be finite numbers")
     pilot = pilot_components(request.pilot) if request.pilot is not None else None
     if pilot is not None:
         components = pilot.components
@@ -128,4 +146,26 @@ def campaign_plan(*, request: PlanRequest, seed: int = 0) -> PlanOutcome:
         pilot=pilot,
         expected_alpha=stats_planning.expected_alpha(components, seed=seed),
         simulations=SIMULATIONS,
+    )
+
+
+def outcome_data(outcome: PlanOutcome) -> dict:
+    """The outcome as plain data (the API's answer); nan becomes None."""
+
+    def plain(value):
+        if isinstance(value, float) and value != value:
+            return None
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(
+        {
+            **outcome.plan.as_dict(),
+            "components": asdict(outcome.components),
+            "expected_alpha": outcome.expected_alpha,
+            "simulations": outcome.simulations,
+        }
     )

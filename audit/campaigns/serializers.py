@@ -4,7 +4,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit.campaigns import selectors
-from audit.campaigns.forms import ALLOCATION_CHOICES, KIND_CHOICES, STRATA_CHOICES, clean_criteria
+from audit.campaigns.forms import (
+    ALLOCATION_CHOICES,
+    KIND_CHOICES,
+    STRATA_CHOICES,
+    clean_criteria,
+    parse_grid,
+)
 from audit.campaigns.models import Campaign, Criterion
 from audit.campaigns.presentation import PresentationRules
 from audit.datasets.models import Dataset
@@ -313,3 +319,61 @@ class CampaignJobSerializer(serializers.Serializer):
 class JobAcceptedSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="The campaign's status (launching).")
     job = CampaignJobSerializer()
+
+
+class PlanQuerySerializer(serializers.Serializer):
+    """The inputs of Plan the size (the page's form, as query parameters)."""
+
+    difference = serializers.FloatField(min_value=0.0, max_value=20.0)
+    raters = serializers.IntegerField(min_value=1, max_value=20, default=3)
+    experts = serializers.IntegerField(min_value=1, max_value=200, required=False)
+    grid = serializers.CharField(
+        max_length=100, default="10, 20, 40, 80, 160", help_text="Source pairs to try."
+    )
+    target_power = serializers.FloatField(min_value=0.05, max_value=0.99, required=False)
+    target_halfwidth = serializers.FloatField(min_value=0.001, max_value=20.0, required=False)
+    target_alpha_halfwidth = serializers.FloatField(min_value=0.001, max_value=1.0, required=False)
+    pilot = serializers.PrimaryKeyRelatedField(
+        queryset=Criterion.objects.none(),
+        required=False,
+        help_text="A criterion of a launched campaign you own: its scores give the components.",
+    )
+    scale_max = serializers.IntegerField(min_value=2, max_value=100, default=5)
+    mean = serializers.FloatField(default=3.0)
+    pair_sd = serializers.FloatField(min_value=0.0, max_value=50.0, default=0.5)
+    item_sd = serializers.FloatField(min_value=0.0, max_value=50.0, default=0.5)
+    rater_sd = serializers.FloatField(min_value=0.0, max_value=50.0, default=0.3)
+    residual_sd = serializers.FloatField(min_value=0.0, max_value=50.0, default=0.7)
+
+    def __init__(self, *args, pilots=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if pilots is not None:
+            self.fields["pilot"].queryset = pilots
+
+    def validate_grid(self, value: str) -> tuple[int, ...]:
+        try:
+            return parse_grid(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+    def validate(self, attrs):
+        if not any(
+            attrs.get(f) is not None
+            for f in ("target_power", "target_halfwidth", "target_alpha_halfwidth")
+        ):
+            attrs["target_power"] = 0.8
+        return attrs
+
+
+class PlanSerializer(serializers.Serializer):
+    rows = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Per number of source pairs: power and the half-widths (value, Monte Carlo "
+        "standard error, simulations).",
+    )
+    recommended = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    targets = serializers.DictField()
+    components = serializers.DictField()
+    expected_alpha = serializers.FloatField()
+    simulations = serializers.IntegerField()

@@ -90,6 +90,9 @@ def test_bad_input_is_explained_on_the_form_and_kept(client, world):
     too_big = {**ASSUMED, "grid": "10, 5000"}
     body = client.get(plan_url(world["campaign"]), too_big).content.decode()
     assert "between 2 and 300" in body and 'value="10, 5000"' in body
+    heavy = {**ASSUMED, "grid": "100, 200, 300", "raters": "5"}
+    body = client.get(plan_url(world["campaign"]), heavy).content.decode()
+    assert "times the raters per item may be at most" in body and 'id="plan-table"' not in body
 
 
 def _rate_everything(campaign):
@@ -129,3 +132,26 @@ def test_another_owners_campaign_cannot_be_a_pilot(client, world):
     body = client.get(plan_url(world["other"]), {**ASSUMED, "pilot": criterion.pk}).content
     assert b"Select a valid choice" in body
     assert world["campaign"].name.encode() not in body
+
+
+def api_url(campaign) -> str:
+    return f"/api/campaigns/{campaign.public_id}/plan/"
+
+
+def test_the_api_plans_for_the_owner_and_hides_the_campaign_from_others(world):
+    from rest_framework.test import APIClient
+
+    owner = APIClient()
+    owner.force_authenticate(world["users"]["owner_here"])
+    response = owner.get(api_url(world["campaign"]), ASSUMED)
+    assert response.status_code == 200
+    data = response.json()
+    assert [r["source_pairs"] for r in data["rows"]] == [10, 30]
+    assert data["rows"][1]["power"]["value"] > data["rows"][0]["power"]["value"]
+    assert data["components"]["item_sd"] == 0.4 and data["simulations"] > 0
+    bad = owner.get(api_url(world["campaign"]), {**ASSUMED, "grid": "ten"})
+    assert bad.status_code == 400 and "grid" in bad.json()
+    for role in ("owner_elsewhere", "expert_here"):
+        other = APIClient()
+        other.force_authenticate(world["users"][role])
+        assert other.get(api_url(world["campaign"]), ASSUMED).status_code == 404

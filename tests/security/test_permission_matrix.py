@@ -110,6 +110,7 @@ PERMISSIONS: dict[str, Rule] = {
     "campaign-list": Rule("signed_in", write="creator", may_know=EVERYONE_KNOWS),
     "campaign-detail": Rule("owner", "api_campaign", EXPERT_KNOWS),
     "campaign-dry-run": Rule("owner", "api_campaign", EXPERT_KNOWS),
+    "campaign-plan": Rule("owner", "api_campaign", EXPERT_KNOWS),
     "campaign-experts": Rule("owner", "api_campaign", EXPERT_KNOWS),
     "campaign-launch": Rule("owner", "api_campaign", EXPERT_KNOWS),
     "campaign-pause": Rule("owner", "api_campaign", EXPERT_KNOWS),
