@@ -114,17 +114,24 @@ class AnalysisLoad:
         self.sent = 0
         self.feeder = threading.Thread(target=self.feed, daemon=True)
         self.feeder.start()
-        from audit.campaigns.models import Campaign
-        from audit.reports.analysis.services import analysis_in_progress
-
-        campaign = Campaign.objects.get(pk=self.campaign_id)
-        deadline = time.monotonic() + 120
-        while not analysis_in_progress(campaign):  # the phase starts with a run under way
+        deadline = time.monotonic() + 180
+        while not self.running():  # the phase starts with a run of this worker under way
             if self.worker.poll() is not None or time.monotonic() > deadline:
                 self.log.flush()
                 log = Path(self.log.name).read_text()
                 sys.exit(f"the worker did not start an analysis:\n{log}")
             time.sleep(0.1)
+
+    def running(self) -> bool:
+        """Whether this worker's pool holds the campaign's lease (not a killed worker's)."""
+        from audit.reports.models import AnalysisLease
+
+        holder = (
+            AnalysisLease.objects.filter(campaign_id=self.campaign_id, token__isnull=False)
+            .values_list("holder", flat=True)
+            .first()
+        )
+        return bool(holder) and int(holder.rpartition(":")[2]) in self.pool()
 
     def finished(self) -> int:
         from audit.reports.models import AnalysisSnapshot
@@ -218,11 +225,16 @@ def merge(results: list[dict]) -> dict:
     return out
 
 
-def report(name: str, r: dict, extra: str = "") -> float:
-    """Print a phase's figures; returns the expert path's p95 (client side, both kinds)."""
+def path_p95(r: dict) -> float:
+    """The expert path's p95: next and submit together, client side."""
+    return percentile(r["client"]["next"] + r["client"]["submit"], 95)
+
+
+def report(name: str, phases: list[dict], extra: str = "") -> float:
+    """Print the figures of a kind of phase, its rounds together; returns the expert path's p95."""
+    r = merge(phases)
     cycles = len(r["client"]["submit"]) / r["elapsed"]
-    both = r["client"]["next"] + r["client"]["submit"]
-    p95 = percentile(both, 95)
+    p95 = path_p95(r)
     print(f"{name}: {cycles:.0f} cycles/s over {r['elapsed']:.0f} s, {len(r['errors'])} errors"
           f"{extra}")  # fmt: skip
     for side in ("server", "client"):
@@ -231,7 +243,8 @@ def report(name: str, r: dict, extra: str = "") -> float:
             for kind, ms in r[side].items()
         )
         print(f"  {side:<6} {cells} ms")
-    print(f"  expert path p95 (next and submit, client side): {p95:.1f} ms")
+    rounds = ", ".join(f"{path_p95(one):.0f}" for one in phases)
+    print(f"  expert path p95 (next and submit, client side): {p95:.1f} ms; by round: {rounds}")
     return p95
 
 
@@ -305,7 +318,7 @@ def main() -> int:
                 pool = sorted({v for _, _, vs in loads[name] for v in vs})
                 extra = (f"; the worker (pool process at nice {pool}) used {share:.2f} CPU "
                          f"seconds a second, {count} analyses ended")  # fmt: skip
-            p95[name] = report(name, merge(results[name]), extra)
+            p95[name] = report(name, results[name], extra)
         quiet, niced = p95["quiet"], p95[kinds[1][0]]
         ratio = niced / quiet
         print()
