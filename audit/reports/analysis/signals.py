@@ -1,4 +1,5 @@
-"""After a rating is stored, queue a debounced recompute of its campaign's analysis.
+"""After a rating is stored, queue a recompute of its campaign's analysis: debounced, and no
+sooner than the automatic interval after the previous run (``services.request_analysis``).
 
 Connected in ``ReportsConfig.ready``: annotations (layer 3) knows nothing of reports (layer 4);
 reports listens to the ratings instead."""
