@@ -215,3 +215,11 @@ def test_the_script_catalogue_serves_every_translated_message(client):
     assert not missing, f"not in the served catalogue (djangojs.mo stale?): {missing[:5]}"
     english = client.get(reverse("javascript-catalog")).content.decode()
     assert json.dumps(entries["Give a score."]) not in english
+
+
+def test_quick_skip_reasons_are_stored_in_english_whatever_the_language(expert_pages):
+    """The buttons read in Chinese; the reason they write stays English, so an owner counts one
+    reason whatever language its experts used."""
+    client, urls = expert_pages
+    html = client.get(urls["rate_pending"], **ZH).content.decode()
+    assert 'data-reason="Outside my expertise">超出我的专业范围</button>' in html
