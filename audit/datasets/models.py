@@ -157,6 +157,9 @@ class Item(models.Model):
             models.Index(fields=["dataset", "method"], name="item_dataset_method"),
             models.Index(fields=["dataset", "modality"], name="item_dataset_modality"),
             models.Index(fields=["dataset", "body_part"], name="item_dataset_body_part"),
+            # The dataset browser pages by id within a dataset: without it PostgreSQL walks the
+            # primary key through other datasets' items to reach a dataset imported after them.
+            models.Index(fields=["dataset", "id"], name="item_dataset_id"),
         ]
 
     def __str__(self) -> str:
