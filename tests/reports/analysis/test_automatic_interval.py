@@ -1,7 +1,8 @@
 """Automatic analyses (after ratings) keep a minimum interval that grows with the campaign's size;
 the owner's recompute is not held back by it, but stays one run at a time. Ratings go through
 ``rating_submit`` and the real post_save -> on_commit -> ``request_analysis`` path; what is
-queued is read back from the test broker's own queue folder (Kombu's filesystem transport)."""
+queued is read back from the test broker itself (Kombu's filesystem transport's queue folder, or
+the Redis list of the analysis queue)."""
 
 import base64
 import json
@@ -21,21 +22,36 @@ SCORES = {"accuracy": 4, "relevance": 3, "completeness": 4, "usefulness": 2}
 PER_1000 = 2000.0  # seconds per 1,000 ratings: 2 s a rating, so a few ratings make a difference
 
 
-def _queue_files() -> set[Path]:
+def _queued_messages() -> list[dict]:
+    """The analysis queue's messages in the order sent, from the broker itself: Kombu's
+    filesystem transport (the embedded default: one file per message) or Redis (CI: a list the
+    producer pushes onto the left)."""
+    queue = django_settings.CELERY_QUEUE_ANALYSIS
+    url = django_settings.CELERY_BROKER_URL
+    if url.startswith("redis"):
+        import redis
+
+        raw = redis.Redis.from_url(url).lrange(queue, 0, -1)
+        return [json.loads(m) for m in reversed(raw)]
     folder = Path(django_settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
-    return set(folder.glob(f"*.{django_settings.CELERY_QUEUE_ANALYSIS}.msg"))
+    return [json.loads(p.read_text()) for p in sorted(folder.glob(f"*.{queue}.msg"))]
+
+
+def _tag(message: dict) -> str:
+    return message["properties"]["delivery_tag"]
 
 
 @pytest.fixture
 def broker():
     """What this test queues on the analysis queue: ``[(campaign_id, trigger, eta)]``, in the
     order sent, messages left by earlier tests ignored."""
-    before = _queue_files()
+    before = {_tag(m) for m in _queued_messages()}
 
     def queued(campaign_id: int) -> list[tuple[int, str, datetime | None]]:
         out = []
-        for path in sorted(_queue_files() - before):
-            message = json.loads(path.read_text())
+        for message in _queued_messages():
+            if _tag(message) in before:
+                continue
             args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
             eta = message["headers"]["eta"]
             if args[0] == campaign_id:
