@@ -39,6 +39,12 @@ def test_owner_browses_and_filters_a_dataset(page, live_server, rated_dataset, s
     assert images.count() == shown.count()
     page.wait_for_function(f"{LOADED_IMAGES}.length === {images.count()}")
     screenshot("dataset-browser")
+    # A long answer opens in place.
+    long_answer = page.locator("#items details.answer").first
+    short_height = long_answer.bounding_box()["height"]
+    long_answer.locator("summary").click()
+    assert long_answer.get_attribute("open") is not None
+    assert long_answer.bounding_box()["height"] > short_height
 
     # The filters stay set; adding the method narrows further.
     page.select_option("#filters select[name=method]", item.method.key)

@@ -117,6 +117,16 @@ def test_item_text_is_escaped(owner_client, rated_dataset):
     assert found == [item.pk]
 
 
+def test_a_long_answer_opens_in_place_and_stays_escaped(owner_client, rated_dataset):
+    item = rated_dataset.items.order_by("pk").first()
+    answer = "<script>alert(1)</script> " + "a long answer " * 60 + "THE END"
+    Item.objects.filter(pk=item.pk).update(answer=answer)
+    html = browse(owner_client, rated_dataset).content.decode()
+    block = html.split(f'data-item="{item.pk}"', 1)[1].split("</li>", 1)[0]
+    assert "<details" in block and "THE END" in block  # the whole answer, behind "more"
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in block
+
+
 def test_only_the_owner_and_staff_may_browse(client, launched_campaign):
     campaign, _owner, experts = launched_campaign
     dataset = campaign.datasets.first()
