@@ -3,6 +3,7 @@ history. Views are thin: serializers validate, selectors read, services write. E
 scoped to the signed-in expert; what one may not know exists answers 404."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -20,11 +21,20 @@ from annotations.serializers import (
     RatingSubmitResultSerializer,
     RatingSubmitSerializer,
 )
-from audit.campaigns.models import Campaign
+from audit.campaigns.models import Assignment
 from audit.campaigns.selectors import expert_campaign_or_404
 
 TAG = ["expert"]
 NOT_FOUND = OpenApiResponse(description="No such campaign or item in your queue.")
+
+
+# The item's shape, built once: an output serializer keeps no per-request state, and building
+# its nested fields again for every item cost more than the rest of the serialisation.
+_ASSIGNMENT_OUT = ExpertAssignmentSerializer()
+
+
+def assignment_out(page: selectors.RatingPage) -> dict:
+    return _ASSIGNMENT_OUT.to_representation(assignment_payload(page))
 
 
 def assignment_payload(page: selectors.RatingPage) -> dict:
@@ -102,12 +112,11 @@ class NextAssignmentView(APIView):
         },
     )
     def get(self, request, campaign_id):
-        campaign = expert_campaign_or_404(request.user, campaign_id)
-        assignment = selectors.next_pending_for_page(campaign=campaign, expert=request.user)
+        assignment = selectors.next_pending_for_page(request.user, campaign_id=campaign_id)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         page = selectors.rating_page(assignment, neighbours=False)
-        return Response(ExpertAssignmentSerializer(assignment_payload(page)).data)
+        return Response(assignment_out(page))
 
 
 class AssignmentView(APIView):
@@ -121,7 +130,7 @@ class AssignmentView(APIView):
             request.user, campaign_id=campaign_id, assignment_id=assignment_id
         )
         page = selectors.rating_page(assignment, neighbours=False)
-        return Response(ExpertAssignmentSerializer(assignment_payload(page)).data)
+        return Response(assignment_out(page))
 
 
 class SubmitView(APIView):
@@ -143,15 +152,23 @@ class SubmitView(APIView):
         },
     )
     def post(self, request, campaign_id, assignment_id):
-        assignment = selectors.expert_assignment_or_404(
-            request.user, campaign_id=campaign_id, assignment_id=assignment_id
-        )
         form = RatingSubmitSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        try:
-            rating = services.rating_submit(
-                assignment=assignment, expert=request.user, **form.validated_data
+        if not form.is_valid():
+            # One that is not the expert's answers 404 whatever the body, as for a read.
+            selectors.expert_assignment_or_404(
+                request.user, campaign_id=campaign_id, assignment_id=assignment_id
             )
+            raise ValidationError(form.errors)
+        try:
+            # The permission check, the lock and the next item: one query in the service.
+            done = services.expert_rating_submit(
+                expert=request.user,
+                campaign_id=campaign_id,
+                assignment_id=assignment_id,
+                **form.validated_data,
+            )
+        except Assignment.DoesNotExist:
+            raise Http404("No such item.") from None
         except services.RatingConflict as exc:
             return Response(
                 {
@@ -161,25 +178,23 @@ class SubmitView(APIView):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
+        except services.RatingsClosed as exc:
+            return Response(
+                {"detail": f"This audit is {exc.campaign_status}: ratings are closed."},
+                status=status.HTTP_409_CONFLICT,
+            )
         except DjangoValidationError as exc:
-            if assignment.campaign.status != Campaign.Status.ACTIVE:
-                return Response(
-                    {"detail": f"This audit is {assignment.campaign.status}: ratings are closed."},
-                    status=status.HTTP_409_CONFLICT,
-                )
             raise ValidationError(_errors(exc)) from None
-        duplicate = getattr(rating, "replayed", False)
-        url, upcoming = selectors.next_url(campaign=assignment.campaign, expert=request.user)
         result = {
-            "duplicate": duplicate,
-            "revision": rating.revision,
-            "next": url,
-            "next_assignment": upcoming.public_id if upcoming else None,
-            "done": upcoming is None,
+            "duplicate": done.duplicate,
+            "revision": done.rating.revision,
+            "next": selectors.after_submit_url(campaign_id, done.upcoming),
+            "next_assignment": done.upcoming,
+            "done": done.upcoming is None,
         }
         return Response(
             RatingSubmitResultSerializer(result).data,
-            status=status.HTTP_200_OK if duplicate else status.HTTP_201_CREATED,
+            status=status.HTTP_200_OK if done.duplicate else status.HTTP_201_CREATED,
         )
 
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from annotations.models import FLAGS, Rating, Score
 from audit.campaigns.models import Assignment, Campaign, Criterion
 from audit.campaigns.presentation import PresentationRules, expert_guess_options, present
-from audit.campaigns.selectors import campaigns_for_expert
+from audit.campaigns.selectors import EXPERT_VISIBLE, campaigns_for_expert, expert_campaign_or_404
 from audit.core.markdown import render_markdown
 from audit.datasets.models import Image, SourcePairImage
 from audit.datasets.selectors import image_url, source_pair_images
@@ -131,8 +131,10 @@ def expert_queue(user, *, pace: bool = False) -> QuerySet[Campaign]:
     return campaigns
 
 
-def _expert_assignments(user) -> QuerySet[Assignment]:
-    """The user's assignments in launched campaigns they are an active expert of."""
+def expert_assignments(user) -> QuerySet[Assignment]:
+    """The user's assignments in launched campaigns they are an active expert of: the one
+    permission filter of the expert's item reads and of submit (which applies it under the
+    row lock)."""
     if not user.is_authenticated:
         return Assignment.objects.none()
     return Assignment.objects.filter(
@@ -147,7 +149,7 @@ def expert_assignment_or_404(user, *, campaign_id, assignment_id) -> Assignment:
     """One of the user's assignments, with its campaign and item, in one query. Another
     expert's assignment, another campaign's, or a campaign one is not in: all 404."""
     assignment = (
-        _expert_assignments(user)
+        expert_assignments(user)
         .filter(campaign__public_id=campaign_id, public_id=assignment_id)
         .select_related("campaign", "campaign_item__item")
         .first()
@@ -157,18 +159,61 @@ def expert_assignment_or_404(user, *, campaign_id, assignment_id) -> Assignment:
     return assignment
 
 
-def next_pending_for_page(*, campaign: Campaign, expert) -> Assignment | None:
-    """The expert's next pending assignment with its item, ready for ``rating_page``: one
-    query (``campaign`` comes from ``expert_campaign_or_404``, which checked the membership)."""
+def next_pending_for_page(user, *, campaign_id) -> Assignment | None:
+    """The user's next pending assignment in a campaign they rate, with its campaign and item,
+    ready for ``rating_page``: one query. None when nothing is left; 404 for a campaign one is
+    not an active expert of (checked apart only when nothing is pending)."""
+    # The campaign's pk as a subquery, not a join: the queue index then hands over the first
+    # pending item in position order, however long the queue.
+    campaign = Campaign.objects.filter(public_id=campaign_id, status__in=EXPERT_VISIBLE)
     assignment = (
-        Assignment.objects.filter(campaign=campaign, expert=expert, status="pending")
-        .select_related("campaign_item__item")
+        expert_assignments(user)
+        .filter(
+            campaign_id=Subquery(campaign.order_by().values("pk")[:1]),
+            status=Assignment.Status.PENDING,
+        )
+        .select_related("campaign", "campaign_item__item")
         .order_by("position")
         .first()
     )
-    if assignment is not None:
-        assignment.campaign = campaign
+    if assignment is None:
+        expert_campaign_or_404(user, campaign_id)
     return assignment
+
+
+def upcoming_public_id() -> Subquery:
+    """An annotation: the public id of the expert's first pending assignment other than this
+    one (where they go after submitting it), or None."""
+    return Subquery(
+        Assignment.objects.filter(
+            campaign=OuterRef("campaign"),
+            expert=OuterRef("expert"),
+            status=Assignment.Status.PENDING,
+        )
+        .exclude(pk=OuterRef("pk"))
+        .order_by("position")
+        .values("public_id")[:1]
+    )
+
+
+# A launched campaign's criteria never change (campaign_update refuses, the admin shows them
+# read-only, scores protect them): read once per process, keyed by the campaign's random public
+# id (never reused). Draft and launching campaigns are read each time.
+_LAUNCHED_CRITERIA: dict = {}
+_LAUNCHED_CRITERIA_MAX = 1000
+
+
+def campaign_criteria(campaign: Campaign) -> list[Criterion]:
+    """The campaign's criteria in order (shared, read-only instances for a launched campaign)."""
+    if campaign.status not in EXPERT_VISIBLE:
+        return list(campaign.criteria.all())
+    criteria = _LAUNCHED_CRITERIA.get(campaign.public_id)
+    if criteria is None:
+        criteria = tuple(campaign.criteria.all())
+        if len(_LAUNCHED_CRITERIA) >= _LAUNCHED_CRITERIA_MAX:
+            _LAUNCHED_CRITERIA.clear()
+        _LAUNCHED_CRITERIA[campaign.public_id] = criteria
+    return list(criteria)
 
 
 def next_pending(*, campaign: Campaign, expert) -> Assignment | None:
@@ -189,9 +234,17 @@ def rating_page_url(campaign: Campaign, public_id) -> str:
 def next_url(*, campaign: Campaign, expert) -> tuple[str, Assignment | None]:
     """Where the expert goes after a submit: their next pending item, or the done page."""
     upcoming = next_pending(campaign=campaign, expert=expert)
-    if upcoming is None:
-        return reverse("annotations:campaign", kwargs={"campaign_id": campaign.public_id}), None
-    return rating_page_url(campaign, upcoming.public_id), upcoming
+    return after_submit_url(campaign.public_id, upcoming.public_id if upcoming else None), upcoming
+
+
+def after_submit_url(campaign_id, upcoming_id) -> str:
+    """The rating page of the item with public id ``upcoming_id`` in the campaign with public id
+    ``campaign_id``, or (``upcoming_id`` None) the campaign's done page."""
+    if upcoming_id is None:
+        return reverse("annotations:campaign", kwargs={"campaign_id": campaign_id})
+    return reverse(
+        "annotations:rate", kwargs={"campaign_id": campaign_id, "assignment_id": upcoming_id}
+    )
 
 
 @dataclass
@@ -290,12 +343,15 @@ def _rating_data(rating: Rating) -> dict:
 
 
 def rating_page(assignment: Assignment, *, neighbours: bool = True) -> RatingPage:
-    """The rating page's content for ``assignment`` (from ``expert_assignment_or_404``): a
-    constant number of queries, whatever the campaign's size. ``neighbours``: also the previous
-    and following items' ids and the time left (the page's; the API does not send them)."""
+    """The rating page's content for ``assignment`` (from ``expert_assignment_or_404`` or
+    ``next_pending_for_page``): a constant number of queries, whatever the campaign's size.
+    ``neighbours``: also the previous and following items' ids and the time left (the page's;
+    the API does not send them)."""
     campaign = assignment.campaign
     item = assignment.campaign_item.item
     mine = Assignment.objects.filter(campaign=campaign, expert_id=assignment.expert_id)
+    # A query of its own: as subqueries of the item's query, the counts cost more to compile
+    # than a round trip.
     counts = mine.aggregate(
         total=Count("pk"),
         before=Count("pk", filter=Q(position__lt=assignment.position)),
@@ -345,7 +401,7 @@ def rating_page(assignment: Assignment, *, neighbours: bool = True) -> RatingPag
         question=question,
         answer=answer,
         images=images,
-        criteria=list(campaign.criteria.all()),
+        criteria=campaign_criteria(campaign),
         previous_id=previous_id,
         following_id=following_id,
         rating=rating,

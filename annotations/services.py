@@ -1,11 +1,14 @@
 """Writes for ratings: submit (idempotent on the client-made id), revise (with history), drafts."""
 
 import uuid
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from annotations import selectors
 from annotations.models import FLAGS, Rating, RatingRevision, Score
 from audit.campaigns.models import Assignment, Campaign
 from audit.campaigns.presentation import DONT_KNOW, expert_guess_options
@@ -15,7 +18,7 @@ MAX_ACTIVE_SECONDS_PER_SUBMIT = 4 * 3600
 
 
 def _validate(assignment: Assignment, scores: dict, flags, skipped: bool, skip_reason: str):
-    criteria = list(assignment.campaign.criteria.all())
+    criteria = selectors.campaign_criteria(assignment.campaign)
     errors = {}
     if skipped:
         if not skip_reason.strip():
@@ -55,11 +58,19 @@ def _check_guess(assignment: Assignment, guess: str) -> None:
         raise ValidationError({"method_guess": "choose one of the offered answers"})
 
 
+class RatingsClosed(ValidationError):
+    """The campaign is paused or closed: nothing was stored (the API answers 409)."""
+
+    def __init__(self, campaign_status: str):
+        super().__init__(f"the campaign is {campaign_status}; ratings are closed")
+        self.campaign_status = campaign_status
+
+
 def _check_can_rate(assignment: Assignment, expert) -> None:
     if assignment.expert_id != expert.pk:
         raise ValidationError("this item is not in your queue")
     if assignment.campaign.status != Campaign.Status.ACTIVE:
-        raise ValidationError(f"the campaign is {assignment.campaign.status}; ratings are closed")
+        raise RatingsClosed(assignment.campaign.status)
 
 
 class RatingConflict(Exception):
@@ -75,10 +86,43 @@ class RatingConflict(Exception):
 SUBMIT_ATTEMPTS = 3
 
 
-def rating_submit(
-    *,
-    assignment: Assignment,
+@dataclass(frozen=True)
+class Submitted:
+    """A stored (or recognised as already stored) rating and where the expert goes next."""
+
+    rating: Rating
+    duplicate: bool
+    # The public id of the expert's first pending item in the campaign, None when none is left.
+    upcoming: uuid.UUID | None
+
+
+def rating_submit(*, assignment: Assignment, expert, **fields) -> Rating:
+    """Store an expert's rating of ``assignment`` (see ``expert_rating_submit`` for the rules).
+    A retried submit returns the stored rating unchanged, marked ``replayed = True``."""
+    done = _submit(Assignment.objects.filter(pk=assignment.pk), expert, **fields)
+    done.rating.replayed = done.duplicate
+    return done.rating
+
+
+def expert_rating_submit(*, expert, campaign_id, assignment_id, **fields) -> Submitted:
+    """The API's submit: the expert's assignment found by public ids under the permission
+    filter of ``selectors.expert_assignments``, locked, checked and written in one transaction,
+    and the next item read in the same query as the lock. Raises Assignment.DoesNotExist when
+    it is not one of the expert's (the API answers 404, as for a read)."""
+    target = expert_assignments_by_id(expert, campaign_id, assignment_id)
+    return _submit(target.annotate(upcoming=selectors.upcoming_public_id()), expert, **fields)
+
+
+def expert_assignments_by_id(expert, campaign_id, assignment_id) -> QuerySet[Assignment]:
+    return selectors.expert_assignments(expert).filter(
+        campaign__public_id=campaign_id, public_id=assignment_id
+    )
+
+
+def _submit(
+    target: QuerySet[Assignment],
     expert,
+    *,
     client_id: uuid.UUID,
     scores: dict[str, int],
     flags: list[str] = (),
@@ -87,44 +131,46 @@ def rating_submit(
     skipped: bool = False,
     skip_reason: str = "",
     method_guess: str = "",
-) -> Rating:
-    """Store an expert's rating. A retried submit (same ``client_id``) returns the stored rating
-    unchanged, marked ``replayed = True``; a submit for an already-rated assignment is a
-    revision. Concurrent submits of one item (two tabs) are serialised by the assignment's row
-    lock: each is stored as if it came after the other; one that keeps losing raises
-    RatingConflict (nothing of it stored)."""
+) -> Submitted:
+    """Store an expert's rating of the one assignment in ``target``. A retried submit (same
+    ``client_id``) returns the stored rating unchanged, as a duplicate; a submit for an
+    already-rated assignment is a revision. Concurrent submits of one item (two tabs) are
+    serialised by the assignment's row lock: each is stored as if it came after the other; one
+    that keeps losing raises RatingConflict (nothing of it stored)."""
     flags = sorted(set(flags))
     comment = comment[:MAX_COMMENT]
     active_seconds = max(0.0, min(float(active_seconds), MAX_ACTIVE_SECONDS_PER_SUBMIT))
     for _attempt in range(SUBMIT_ATTEMPTS):
         try:
-            return _submit_once(assignment, expert, client_id, scores, flags, comment,
+            return _submit_once(target, expert, client_id, scores, flags, comment,
                                 active_seconds, skipped, skip_reason, method_guess)  # fmt: skip
         except IntegrityError:
             # The client id is taken: by this item's rating from a racing retry (the first one
             # won: return it), or by another item's (an error; nothing was stored).
             rating = Rating.objects.filter(client_id=client_id).first()
             if rating is not None:
-                if rating.assignment_id != assignment.pk:
+                if not target.filter(pk=rating.assignment_id).exists():
                     raise ValidationError(
                         {"client_id": "this submission id was already used for another item"}
                     ) from None
-                rating.replayed = True
-                return rating
+                upcoming = selectors.next_pending(
+                    campaign=rating.assignment.campaign, expert=expert
+                )
+                return Submitted(rating, True, upcoming.public_id if upcoming else None)
             # Another submit of this item committed while this one waited for the lock (the
             # join read the rating from before it): try again, now as a revision of it.
-    raise RatingConflict(Rating.objects.get(assignment_id=assignment.pk))
+    raise RatingConflict(Rating.objects.get(assignment__in=target.values("pk")))
 
 
-def _submit_once(assignment, expert, client_id, scores, flags, comment, active_seconds, skipped,
-                 skip_reason, method_guess="") -> Rating:  # fmt: skip
+def _submit_once(target, expert, client_id, scores, flags, comment, active_seconds, skipped,
+                 skip_reason, method_guess="") -> Submitted:  # fmt: skip
     with transaction.atomic():
-        # The assignment locked, with its campaign and its rating if any, in one query.
+        # The assignment locked, with its campaign and its rating if any, in one query (which
+        # also applies the caller's permission filter and may read the next item).
         assignment = (
-            Assignment.objects.select_for_update(of=("self",))
-            .select_related("campaign", "rating")
-            .get(pk=assignment.pk)
+            target.select_for_update(of=("self",)).select_related("campaign", "rating").get()
         )
+        upcoming = getattr(assignment, "upcoming", None)
         stored = getattr(assignment, "rating", None)
         if (
             stored is not None
@@ -133,15 +179,15 @@ def _submit_once(assignment, expert, client_id, scores, flags, comment, active_s
         ):
             # A retried submit (or the same one that won the lock): stored once, and
             # acknowledged even if the campaign was paused since.
-            stored.replayed = True
-            return stored
+            return Submitted(stored, True, upcoming)
         _check_can_rate(assignment, expert)
         criteria = _validate(assignment, scores, flags, skipped, skip_reason)
         _check_guess(assignment, method_guess)
         if stored is not None:
             stored.method_guess = method_guess
-            return _revise(assignment.rating, expert, client_id, criteria, scores, flags,
-                           comment, active_seconds, skipped, skip_reason)  # fmt: skip
+            rating = _revise(assignment.rating, expert, client_id, criteria, scores, flags,
+                             comment, active_seconds, skipped, skip_reason)  # fmt: skip
+            return Submitted(rating, False, upcoming)
         rating = Rating.objects.create(
             assignment=assignment,
             client_id=client_id,
@@ -161,7 +207,7 @@ def _submit_once(assignment, expert, client_id, scores, flags, comment, active_s
         assignment.submitted_at = timezone.now()
         assignment.draft = {}
         assignment.save(update_fields=["status", "active_seconds", "submitted_at", "draft"])
-        return rating
+        return Submitted(rating, False, upcoming)
 
 
 def _revise(rating, expert, client_id, criteria, scores, flags, comment, active_seconds,
