@@ -29,7 +29,7 @@ def site_login(page, live_server, username: str, password: str, next_url: str = 
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     with page.expect_navigation():
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")  # not the header's language or sign-out form
 
 
 def run_jobs_in_background(campaign, *, stage_seconds: float = 0.0) -> threading.Thread:
