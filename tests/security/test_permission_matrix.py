@@ -138,6 +138,8 @@ PERMISSIONS: dict[str, Rule] = {
     "campaign-report-schedule-api": Rule("owner", "report_schedule", EXPERT_KNOWS),
     # Audit trail
     "site:campaign-activity": Rule("owner", "campaign", EXPERT_KNOWS),
+    "site:campaign-preview": Rule("owner", "campaign", EXPERT_KNOWS),
+    "site:campaign-preview-item": Rule("owner", "campaign_item", EXPERT_KNOWS),
     # Exports (the job belongs to the campaign's owner)
     "export-jobs-api": Rule("signed_in", write="owner", may_know=EXPERT_KNOWS, body="export"),
     "export-job-api": Rule("job_owner", "export_job"),
