@@ -3,16 +3,18 @@ and exports are plain SQL — with flags, comment and a revision history."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_noop as _
 
 from audit.campaigns.models import Assignment, Criterion
 
+# Labels in English (exports and snapshots store these); pages translate them when shown.
 FLAGS = {
-    "factual_error": "Factual error",
-    "hallucination": "Hallucination",
-    "image_text_mismatch": "Image-text mismatch",
-    "unsafe_advice": "Unsafe advice",
-    "not_medical_image": "Not a medical image",
-    "image_unreadable": "Image unreadable",
+    "factual_error": _("Factual error"),
+    "hallucination": _("Hallucination"),
+    "image_text_mismatch": _("Image-text mismatch"),
+    "unsafe_advice": _("Unsafe advice"),
+    "not_medical_image": _("Not a medical image"),
+    "image_unreadable": _("Image unreadable"),
 }
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from annotations.models import FLAGS, Rating, Score
 from audit.campaigns.models import Assignment, Campaign, Criterion
@@ -72,13 +73,13 @@ def format_duration(seconds: float) -> str:
     """'under a minute', '7 min', '1 h 05 min': minutes up to an hour (by 5 past 20 min)."""
     minutes = seconds / 60
     if minutes < 1:
-        return "under a minute"
+        return gettext("under a minute")
     if minutes >= 20:
         minutes = 5 * round(minutes / 5)
     minutes = round(minutes)
     if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+        return gettext("%(m)d min") % {"m": minutes}
+    return gettext("%(h)d h %(m)02d min") % {"h": minutes // 60, "m": minutes % 60}
 
 
 @dataclass(frozen=True)
@@ -92,14 +93,16 @@ class TimeLeft:
 
     @property
     def label(self) -> str:
-        return "done" if not self.left else f"about {format_duration(self.seconds)} left"
+        if not self.left:
+            return gettext("done")
+        return gettext("about %(duration)s left") % {"duration": format_duration(self.seconds)}
 
     @property
     def explanation(self) -> str:
-        return (
-            f"{self.left} items left x your median active time of {round(self.median)} s per "
-            f"item (from your {self.timed} finished items)"
-        )
+        return gettext(
+            "%(left)d items left x your median active time of %(median)d s per item (from "
+            "your %(timed)d finished items)"
+        ) % {"left": self.left, "median": round(self.median), "timed": self.timed}
 
 
 def time_left(counts: dict, *, left: int) -> TimeLeft | None:

@@ -6,6 +6,7 @@ exists answers 404."""
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_noop as _
 from django.views.decorators.http import require_GET
 
 from annotations import selectors
@@ -13,25 +14,25 @@ from annotations.models import FLAGS
 
 # (keys, in the shortcut bar, in the guidelines dialog's full list)
 SHORTCUTS = [
-    ("1-5", "score", "score the current criterion, then go to the next"),
-    ("↑ / ↓", "criterion", "previous / next criterion"),
-    ("← / →", "step", "lower / higher score"),
-    ("Enter", "submit", "submit"),
-    ("S", "skip", "skip (asks why)"),
-    ("F 1-6", "flag", "flag: F, then the flag's number (again to untick)"),
-    ("C", "comment", "write a comment (Esc leaves it, Ctrl+Enter submits)"),
-    ("Space / ⇧Space", "text", "scroll the text a page down / up"),
-    ("J / K", "text", "scroll the text a little down / up"),
-    ("Q", "question", "show / hide the question"),
-    ("G", "guidelines", "guidelines and every score definition"),
-    ("Z / X", "zoom", "zoom in / out"),
-    ("W", "window", "image window: soft tissue, bone, dark detail, none"),
-    ("R", "reset", "reset the image view (zoom, brightness, contrast, window)"),
-    ("[ / ]", "image", "previous / next image"),
-    ("D", "dark", "dark / light page (kept on this device)"),
+    ("1-5", _("score"), _("score the current criterion, then go to the next")),
+    ("↑ / ↓", _("criterion"), _("previous / next criterion")),
+    ("← / →", _("step"), _("lower / higher score")),
+    ("Enter", _("submit"), _("submit")),
+    ("S", _("skip"), _("skip (asks why)")),
+    ("F 1-6", _("flag"), _("flag: F, then the flag's number (again to untick)")),
+    ("C", _("comment"), _("write a comment (Esc leaves it, Ctrl+Enter submits)")),
+    ("Space / ⇧Space", _("text"), _("scroll the text a page down / up")),
+    ("J / K", _("text"), _("scroll the text a little down / up")),
+    ("Q", _("question"), _("show / hide the question")),
+    ("G", _("guidelines"), _("guidelines and every score definition")),
+    ("Z / X", _("zoom"), _("zoom in / out")),
+    ("W", _("window"), _("image window: soft tissue, bone, dark detail, none")),
+    ("R", _("reset"), _("reset the image view (zoom, brightness, contrast, window)")),
+    ("[ / ]", _("image"), _("previous / next image")),
+    ("D", _("dark"), _("dark / light page (kept on this device)")),
 ]
 # The method guess, when a campaign asks for it.
-GUESS_SHORTCUT = ("H 1-9", "made how", "how the text was made: H, then the option's number")
+GUESS_SHORTCUT = ("H 1-9", _("made how"), _("how the text was made: H, then the option's number"))
 
 # The expert's own display choice, kept on their device: a cookie the server reads, so a dark
 # page is rendered dark (no white flash between items in a dark reading room).

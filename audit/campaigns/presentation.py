@@ -9,6 +9,9 @@ campaign's design, so exports can say which were applied.
 import re
 from dataclasses import dataclass
 
+# Stored in the design in English; the rating page translates them when shown.
+from django.utils.translation import gettext_noop as _
+
 # A leading figure label: "Figure 3.", "Fig. 2A:", "FIG 4 -", "Figure S1)", "Figs. 1-2:".
 FIGURE_LABEL = re.compile(
     r"^\s*(?:figure|figs?\.?)\s*s?\d+[a-z]?(?:\s*[-\u2013,&]\s*s?\d+[a-z]?)*\s*(?:[.:)\-\u2013\u2014|]\s*)?",
@@ -92,12 +95,12 @@ DONT_KNOW = "dont_know"
 
 def neutral_label(*, sees_image: bool, sees_context: bool) -> str:
     if sees_image and sees_context:
-        return "Written by a model that saw the image and the text around it"
+        return _("Written by a model that saw the image and the text around it")
     if sees_image:
-        return "Written by a model from the image alone"
+        return _("Written by a model from the image alone")
     if sees_context:
-        return "Rewritten from the figure's text by a model that did not see the image"
-    return "The figure's own text, written by the article's authors"
+        return _("Rewritten from the figure's text by a model that did not see the image")
+    return _("The figure's own text, written by the article's authors")
 
 
 def guess_options(methods, seed: int) -> list[dict]:

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
-from annotations.models import FLAGS
 from tests.annotations.conftest import queue_of, rate_url, submit
 from tests.conftest import launch_small_campaign
 from tests.factories import UserFactory
@@ -28,9 +27,9 @@ NUMBERS = {"n", "total", "done", "left", "low", "high", "failure_limit", "status
 TAG = re.compile(r"<[^>]+>")
 # Text the page puts around a message (arrows, separators) is not part of it.
 EDGES = " \t\n←→·"
-# Labels defined in Python (annotations/models.py) and not marked for translation yet: one of
-# them ("Image unreadable") is also a skip reason of the page's own, translated there.
-PENDING = set(FLAGS.values())
+# Labels defined in Python (flags, shortcuts, the time left, the guess options) are marked too:
+# nothing is exempt.
+PENDING: set[str] = set()
 
 
 def _unquote(line: str) -> str:
