@@ -14,6 +14,7 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from audit.campaigns.models import Campaign, CampaignItem
@@ -130,12 +131,15 @@ def _request(run: JudgeRun, ci: CampaignItem, rules: PresentationRules, images) 
 
 
 def _finish(run: JudgeRun) -> None:
-    rows = JudgeScore.objects.filter(run=run)
-    run.n_failed = rows.exclude(error="").count()
-    run.n_scored = rows.filter(error="").count()
+    counts = JudgeScore.objects.filter(run=run).aggregate(
+        scored=Count("pk", filter=Q(error="")), failed=Count("pk", filter=~Q(error=""))
+    )
+    run.n_scored, run.n_failed = counts["scored"], counts["failed"]
     if run.n_items and run.n_failed >= run.n_items:
         run.status = JudgeRun.Status.FAILED
-        example = rows.exclude(error="").values_list("error", flat=True).first() or ""
+        example = (
+            JudgeScore.objects.filter(run=run).exclude(error="").values_list("error", flat=True)
+        ).first() or ""
         run.error = f"every item failed, e.g.: {example}"
     elif run.n_failed:
         run.status = JudgeRun.Status.PARTLY_FAILED

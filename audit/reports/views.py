@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.campaigns.selectors import owned_campaign_or_404
+from audit.core.forms import add_validation_errors
 from audit.regeneration.judge import default_prompt, judge_run_create
 from audit.reports.analysis import selectors as analysis_selectors
 from audit.reports.analysis import services as analysis_services
@@ -72,8 +73,7 @@ def campaign_judge(request, public_id):
         try:
             judge_run_create(campaign=campaign, created_by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_validation_errors(form, exc)
         else:
             messages.success(request, "Judge run queued: its scores appear here when done.")
             url = reverse("reports:campaign-analysis", args=[campaign.public_id])
@@ -159,8 +159,7 @@ def campaign_schedule(request, public_id, schedule_id=None):
                 **fields,
             )  # fmt: skip
         except ValidationError as exc:
-            for field, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_validation_errors(form, exc)
         else:
             messages.success(request, "Schedule saved.")
             return back

@@ -37,13 +37,18 @@ def decisions_for_items(*, campaign_ids: list[int], item_ids: list[int]) -> dict
     return out
 
 
-def _spreads(campaign: Campaign) -> dict[int, dict[str, int]]:
-    """Per campaign item, per criterion: max - min of the first ratings' scores (two or more)."""
+def _spreads(
+    campaign: Campaign, campaign_item: int | None = None, *, at_least: int = 2
+) -> dict[int, dict[str, int]]:
+    """Per campaign item (or only ``campaign_item``), per criterion: max - min of the first
+    ratings' scores (``at_least`` of them)."""
+    rows = score_reads.score_rows(campaign_ids=[campaign.pk], first_only=True, scored_only=True)
+    if campaign_item is not None:
+        rows = rows.filter(**{score_reads.CAMPAIGN_ITEM_ID: campaign_item})
     rows = (
-        score_reads.score_rows(campaign_ids=[campaign.pk], first_only=True, scored_only=True)
-        .values(score_reads.CAMPAIGN_ITEM_ID, score_reads.CRITERION_KEY)
+        rows.values(score_reads.CAMPAIGN_ITEM_ID, score_reads.CRITERION_KEY)
         .annotate(low=Min(score_reads.VALUE), high=Max(score_reads.VALUE), n=Count("id"))
-        .filter(n__gte=2)
+        .filter(n__gte=at_least)
     )
     out: dict[int, dict[str, int]] = defaultdict(dict)
     for row in rows:
@@ -136,18 +141,8 @@ def dossier(campaign: Campaign, campaign_item: CampaignItem) -> Dossier:
             .select_related("decided_by")
             .order_by("-version")
         ),
-        spread=_spreads_of(campaign, campaign_item),
+        spread=_spreads(campaign, campaign_item.pk, at_least=1).get(campaign_item.pk, {}),
     )
-
-
-def _spreads_of(campaign: Campaign, campaign_item: CampaignItem) -> dict[str, int]:
-    rows = (
-        score_reads.score_rows(campaign_ids=[campaign.pk], first_only=True, scored_only=True)
-        .filter(**{score_reads.CAMPAIGN_ITEM_ID: campaign_item.pk})
-        .values(score_reads.CRITERION_KEY)
-        .annotate(low=Min(score_reads.VALUE), high=Max(score_reads.VALUE))
-    )
-    return {r[score_reads.CRITERION_KEY]: r["high"] - r["low"] for r in rows}
 
 
 def before_and_after(campaign: Campaign) -> dict:

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.campaigns.selectors import owned_campaign_or_404
+from audit.core.forms import add_validation_errors
 from audit.reports.adjudication import selectors, services
 from audit.reports.adjudication.forms import DecisionForm
 
@@ -48,8 +49,7 @@ def item(request, public_id, campaign_item_id):
                     consensus_scores=form.consensus_scores(),
                 )  # fmt: skip
             except ValidationError as exc:
-                for name, errors in getattr(exc, "message_dict", {None: exc.messages}).items():
-                    form.add_error(name if name in form.fields else None, errors)
+                add_validation_errors(form, exc)
             else:
                 messages.success(
                     request, f"Decision recorded: {decision.get_outcome_display()} "
