@@ -62,9 +62,17 @@ export function toggleTheme() {
   if (button) button.setAttribute("aria-pressed", dark ? "true" : "false");
 }
 
+// The choice is kept at once: the <details> "toggle" event comes a task later, and a reload
+// right after Q would otherwise lose it.
+function keepQuestionChoice(box) {
+  setDeviceCookie("rate_question", box.open ? "shown" : "hidden");
+}
+
 export function toggleQuestion() {
   var box = $("question-box");
-  if (box) box.open = !box.open; // the toggle event below keeps the choice
+  if (!box) return;
+  box.open = !box.open;
+  keepQuestionChoice(box);
 }
 
 export function wireToggles() {
@@ -73,7 +81,7 @@ export function wireToggles() {
   var box = $("question-box");
   if (box) {
     box.addEventListener("toggle", function () {
-      setDeviceCookie("rate_question", box.open ? "shown" : "hidden");
+      keepQuestionChoice(box); // a click on the summary
       document.dispatchEvent(new CustomEvent("rate:textchange"));
     });
   }
