@@ -1,5 +1,7 @@
 """Drawing a campaign's sample: paired by source pair, or independent per method, optionally
-stratified by modality and/or body part.
+stratified by modality, body part and/or a score band given per item by the caller (e.g. a
+model judge's pre-screen: the caller labels each candidate's ``score_band``; in a paired design
+it gives every item of a source pair the same band).
 
 Pure functions over plain dataclasses (no Django), usable from a notebook. Guarantees:
 
@@ -11,20 +13,26 @@ Pure functions over plain dataclasses (no Django), usable from a notebook. Guara
   with an item for every method are eligible;
 * stratum sizes sum to the requested n (or to everything eligible, with a warning) and never
   exceed what a stratum has; each item carries its inclusion probability n_h / N_h;
+* allocation "rates": the owner's relative sampling rate per score band r_b (e.g. low 3, mid 1,
+  high 1: low-band units are drawn about three times as often); n_h is proportional to
+  r_b * N_h (largest remainder; a stratum whose share exceeds its size gives all it has and the
+  rest is shared by the others, in proportion again), so the recorded n_h / N_h stay exact;
 * gold items are always included, flagged, and not counted in n.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Literal, TypeVar
 
-STRATUM_FIELDS = ("modality", "body_part")
+STRATUM_FIELDS = ("modality", "body_part", "score_band")
 KINDS = ("paired", "independent")
-ALLOCATIONS = ("proportional", "equal")
+ALLOCATIONS = ("proportional", "equal", "rates")
 MAX_REPEAT_SHARE = 0.5
 
 PUBMEDVISION_METHODS = ("native_caption", "llm_reformatted", "mllm_distill", "mllm_reformatted")
@@ -40,6 +48,7 @@ class Candidate:
     method: str
     modality: str = ""
     body_part: str = ""
+    score_band: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,18 +57,31 @@ class Design:
 
     ``n`` is the number of source pairs (paired) or items per method (independent); ``strata`` is
     a subset of ``STRATUM_FIELDS``; ``gold_item_ids`` are always included, on top of ``n``.
+    ``rates`` (allocation "rates" only, which needs "score_band" among the strata) maps score
+    bands to positive relative sampling rates (a band not named has rate 1); a mapping is
+    stored as sorted (band, rate) pairs.
     """
 
     kind: Literal["paired", "independent"]
     methods: tuple[str, ...]
     n: int
     strata: tuple[str, ...] = ()
-    allocation: Literal["proportional", "equal"] = "proportional"
+    allocation: Literal["proportional", "equal", "rates"] = "proportional"
     seed: int = 0
     repeat_share: float = 0.0
     gold_item_ids: tuple[int, ...] = ()
+    rates: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
+        rates = self.rates.items() if isinstance(self.rates, Mapping) else self.rates
+        try:
+            rates = tuple(sorted((str(band), rate) for band, rate in rates))
+        except (TypeError, ValueError):
+            raise ValueError(f"rates must map score bands to numbers, not {self.rates!r}") from None
+        for band, rate in rates:
+            if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < 1e6:
+                raise ValueError(f"the rate of band {band!r} must be positive, not {rate!r}")
+        object.__setattr__(self, "rates", tuple((band, float(rate)) for band, rate in rates))
         for name in ("methods", "strata", "gold_item_ids"):
             value = getattr(self, name)
             if isinstance(value, str | bytes) or not isinstance(value, Iterable):
@@ -85,6 +107,8 @@ class Design:
             raise ValueError(
                 f"allocation must be one of {', '.join(ALLOCATIONS)}, not {self.allocation!r}"
             )
+        if self.allocation == "rates" and "score_band" not in self.strata:
+            raise ValueError('allocation "rates" needs "score_band" among the strata')
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed must be an integer, not {self.seed!r}")
         share = self.repeat_share
@@ -141,19 +165,41 @@ def stratum_label(stratum: Sequence[str]) -> str:
 K = TypeVar("K", bound=Hashable)
 
 
-def allocate(sizes: Mapping[K, int], n: int, allocation: str) -> dict[K, int]:
+def allocate(
+    sizes: Mapping[K, int], n: int, allocation: str, weights: Mapping[K, float] | None = None
+) -> dict[K, int]:
     """Split ``n`` across strata of the given (positive) sizes; keys must be sortable.
 
     Never gives a stratum more than it has; the result sums to ``min(n, sum(sizes))``.
     proportional: largest-remainder rounding of n * N_h / N (ties: larger stratum, then key).
     equal: as even as possible; a stratum too small gives all it has and the rest is shared
     among the others (water-filling; the odd units go to larger strata, then by key).
+    rates: n_h proportional to weights[h] * N_h (a stratum not in ``weights``: 1), in exact
+    fractions; a stratum whose share reaches its size gives all it has and the rest is shared
+    again among the others; largest remainder (ties: larger stratum, then key).
     """
     if allocation not in ALLOCATIONS:
         raise ValueError(f"allocation must be one of {', '.join(ALLOCATIONS)}")
     total = sum(sizes.values())
     if n >= total:
         return dict(sizes)
+    if allocation == "rates":
+        rate = {h: Fraction((weights or {}).get(h, 1.0)) for h in sizes}
+        active, out, remaining = dict(sizes), {}, n
+        while True:
+            mass = sum(rate[h] * size for h, size in active.items())
+            full = [h for h, size in active.items() if remaining * rate[h] * size >= size * mass]
+            if not full:
+                break
+            for h in full:
+                out[h] = active.pop(h)
+                remaining -= out[h]
+        quota = {h: remaining * rate[h] * size / mass for h, size in active.items()}
+        floors = {h: math.floor(q) for h, q in quota.items()}
+        left = remaining - sum(floors.values())
+        for h in sorted(active, key=lambda h: (-(quota[h] - floors[h]), -sizes[h], h))[:left]:
+            floors[h] += 1
+        return {**out, **floors}
     if allocation == "proportional":
         out = {h: n * size // total for h, size in sizes.items()}
         left = n - sum(out.values())
@@ -214,13 +260,14 @@ def _draw(
     scope: str,
     unit: str,
     warnings: list[str],
+    weights: Mapping[tuple[str, ...], float] | None = None,
 ) -> tuple[dict[tuple[str, ...], list], dict[tuple[str, ...], int]]:
     """Allocate ``n`` over the (non-empty) strata of ``population`` and draw each stratum's
     share with its own seeded stream. Returns the chosen units and n_h per stratum."""
     sizes = {h: len(units) for h, units in population.items()}
     total = sum(sizes.values())
     prefix = f"{scope}: " if scope else ""
-    sizes_n = allocate(sizes, n, allocation)
+    sizes_n = allocate(sizes, n, allocation, weights)
     if n > total:
         warnings.append(f"{prefix}only {total} eligible {unit}, {n} requested: all are taken")
     elif allocation == "equal" and len(sizes) > 1:
@@ -232,11 +279,11 @@ def _draw(
                     f"{requested[h]} requested; the shortfall of {requested[h] - sizes[h]} goes "
                     "to the other strata"
                 )
-    elif allocation == "proportional":
+    elif allocation in ("proportional", "rates"):
         empty = [stratum_label(h) for h in sorted(sizes) if sizes_n[h] == 0]
         if empty:
             warnings.append(
-                f"{prefix}proportional allocation leaves {len(empty)} stratum(s) without any "
+                f"{prefix}{allocation} allocation leaves {len(empty)} stratum(s) without any "
                 f"sampled {unit}: {', '.join(empty)}"
             )
     chosen = {}
@@ -262,6 +309,13 @@ def draw_sample(candidates: Sequence[Candidate], design: Design) -> Sample:
         )
     gold = set(design.gold_item_ids)
     fields = design.strata
+    rates = dict(design.rates)
+
+    def weights(population: Mapping[tuple[str, ...], list]) -> dict | None:
+        if design.allocation != "rates":
+            return None
+        band = fields.index("score_band")
+        return {h: rates.get(h[band], 1.0) for h in population}
 
     def own_stratum(c: Candidate) -> tuple[str, ...]:
         return tuple(getattr(c, f) for f in fields)
@@ -290,6 +344,8 @@ def draw_sample(candidates: Sequence[Candidate], design: Design) -> Sample:
         "seed": design.seed,
         "requested_n": design.n,
     }
+    if design.allocation == "rates":
+        makeup["rates"] = rates
 
     if design.kind == "paired":
         per_method: dict[int, dict[str, list[Candidate]]] = defaultdict(lambda: defaultdict(list))
@@ -309,7 +365,14 @@ def draw_sample(candidates: Sequence[Candidate], design: Design) -> Sample:
         for sp in eligible:
             population[source_stratum[sp]].append(sp)
         chosen, sizes_n = _draw(
-            population, design.n, design.allocation, design.seed, "", "source pairs", warnings
+            population,
+            design.n,
+            design.allocation,
+            design.seed,
+            "",
+            "source pairs",
+            warnings,
+            weights(population),
         )
         for h, sources in chosen.items():
             label = stratum_label(h)
@@ -354,6 +417,7 @@ def draw_sample(candidates: Sequence[Candidate], design: Design) -> Sample:
                 f"method {m!r}",
                 "items",
                 warnings,
+                weights(population),
             )
             for h, ids in chosen.items():
                 label = stratum_label(h)

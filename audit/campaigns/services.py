@@ -4,6 +4,7 @@ Sampling and assignment are pure functions (sampling.py, assignment.py); this mo
 rows ordered by primary key, calls them, and writes the result in one transaction.
 """
 
+import dataclasses
 import random
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -26,6 +27,16 @@ User = get_user_model()
 
 # progress(stage, done, total): see campaign_launch.
 Progress = Callable[[str, int | None, int | None], None]
+
+# Who labels a campaign's candidates with a score band (stratum "score_band"): the name in the
+# design's ``score_source["source"]`` -> fn(campaign, candidates) -> {item id: band}. A higher
+# layer registers itself here (regeneration: "judge", the model judge's pre-screen), so this
+# layer never imports it; the labels come from stored, fixed scores, hence are reproducible.
+SCORE_SOURCES: dict[str, Callable] = {}
+
+
+def score_source_register(name: str, labels: Callable) -> None:
+    SCORE_SOURCES[name] = labels
 
 
 def _check_criteria(criteria: Sequence[dict]) -> None:
@@ -78,9 +89,14 @@ def campaign_create(
     gold_scores: dict[int, dict[str, int]] | None = None,
     presentation: dict | None = None,
     method_guess: bool = False,
+    rates: dict[str, float] | None = None,
+    score_source: dict | None = None,
 ) -> Campaign:
     """A draft campaign. ``experts`` are users or (user, specialty) pairs; ``gold_scores`` maps
-    item ids to reference scores per criterion key."""
+    item ids to reference scores per criterion key.
+    ``score_source`` (with the stratum "score_band"): who labels the items' score bands and how
+    (see ``SCORE_SOURCES``), recorded in the design; ``rates``: the relative sampling rate per
+    band (allocation "rates")."""
     criteria = list(criteria or DEFAULT_CRITERIA)
     _check_criteria(criteria)
     unknown = set(methods) - set(
@@ -98,6 +114,10 @@ def campaign_create(
         "gold_scores": {str(k): v for k, v in (gold_scores or {}).items()},
         "presentation": PresentationRules.from_design({"presentation": presentation}).as_design(),
     }
+    if rates:
+        design["rates"] = {str(k): v for k, v in rates.items()}
+    if score_source:
+        design["score_source"] = score_source
     seed = random.SystemRandom().randrange(2**31) if seed is None else seed
     design["method_guess"] = _method_guess(method_guess, design["methods"], seed)
     _design(design, seed)  # validate now, not at launch
@@ -164,6 +184,13 @@ Skip an item only when you cannot judge it, and say why.
 
 
 def _design(design: dict, seed: int) -> sampling.Design:
+    if "score_band" in design.get("strata", ()):
+        source = (design.get("score_source") or {}).get("source")
+        if source not in SCORE_SOURCES:
+            raise ValidationError(
+                "invalid design: the stratum score_band needs the score source that labels the "
+                "items (a pre-screened campaign is made from a judge run's page)"
+            )
     try:
         return sampling.Design(
             kind=design["kind"],
@@ -174,6 +201,7 @@ def _design(design: dict, seed: int) -> sampling.Design:
             seed=seed,
             repeat_share=float(design.get("repeat_share", 0.0)),
             gold_item_ids=tuple(sorted(int(k) for k in design.get("gold_scores", {}))),
+            rates=design.get("rates", {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValidationError(f"invalid design: {exc}") from None
@@ -187,7 +215,14 @@ def campaign_candidates(campaign: Campaign) -> list[sampling.Candidate]:
         .order_by("pk")
         .values_list("pk", "source_pair_id", "method__key", "modality", "body_part")
     )
-    return [sampling.Candidate(*row) for row in rows]
+    candidates = [sampling.Candidate(*row) for row in rows]
+    if "score_band" in campaign.design.get("strata", ()):
+        source = campaign.design["score_source"]
+        bands = SCORE_SOURCES[source["source"]](campaign, candidates)
+        candidates = [
+            dataclasses.replace(c, score_band=bands.get(c.item_id, "unscored")) for c in candidates
+        ]
+    return candidates
 
 
 def campaign_dry_run(campaign: Campaign) -> sampling.Sample:
@@ -474,6 +509,11 @@ def campaign_update(*, campaign: Campaign, actor=None, **changes) -> Campaign:
         if "presentation" in changes:
             rules = PresentationRules.from_design({"presentation": changes["presentation"]})
             design["presentation"] = rules.as_design()
+        if design.get("score_source"):
+            # A pre-screened campaign keeps its score bands and rates (set from the judge run).
+            if "score_band" not in design["strata"]:
+                design["strata"] = [*design["strata"], "score_band"]
+            design["allocation"] = "rates"
         guess = changes.get("method_guess", design.get("method_guess", {}).get("enabled", False))
         design["method_guess"] = _method_guess(bool(guess), design["methods"], campaign.seed)
         _design(design, campaign.seed)

@@ -130,9 +130,11 @@ class Generation(models.Model):
 
 
 class JudgeRun(models.Model):
-    """A model scoring a campaign's items on the campaign's criteria (the "model judge"), to be
-    measured against the experts. Its scores are stored apart from the experts' ratings and are
-    never shown to experts."""
+    """A model scoring items on criteria (the "model judge"): a launched campaign's items on the
+    campaign's criteria, to be measured against the experts; or every item of a dataset on the
+    criteria given at creation, to pre-screen it (a campaign sampled by judge score band, see
+    audit.regeneration.prescreen). Its scores are stored apart from the experts' ratings and are
+    never shown to experts. Exactly one of ``campaign`` and ``dataset`` is set."""
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -143,8 +145,22 @@ class JudgeRun(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.CASCADE, related_name="judge_runs"
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="judge_runs",
     )
+    dataset = models.ForeignKey(
+        "datasets.Dataset",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="judge_runs",
+    )
+    # A dataset run's criteria (key, name, question, scale_min, scale_max, anchors), as given at
+    # creation; a campaign run scores on the campaign's own criteria and leaves this empty.
+    criteria = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -167,16 +183,37 @@ class JudgeRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(campaign__isnull=True) ^ models.Q(dataset__isnull=True),
+                name="judge_run_one_scope",
+            )
+        ]
+
     def __str__(self) -> str:
-        return f"judge {self.model} on campaign {self.campaign_id} ({self.status})"
+        scope = f"campaign {self.campaign_id}" if self.campaign_id else f"dataset {self.dataset_id}"
+        return f"judge {self.model} on {scope} ({self.status})"
+
+    @property
+    def scope(self) -> str:
+        return "campaign" if self.campaign_id else "dataset"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.PARTLY_FAILED, self.Status.FAILED)
 
 
 class JudgeScore(models.Model):
-    """One campaign item's scores by a judge run (or why there are none)."""
+    """One item's scores by a judge run (or why there are none): a campaign item's (campaign
+    runs) or a dataset item's (dataset runs)."""
 
     run = models.ForeignKey(JudgeRun, on_delete=models.CASCADE, related_name="scores")
     campaign_item = models.ForeignKey(
-        "campaigns.CampaignItem", on_delete=models.CASCADE, related_name="+"
+        "campaigns.CampaignItem", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    item = models.ForeignKey(
+        "datasets.Item", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     scores = models.JSONField(default=dict, blank=True)
     raw = models.TextField(blank=True)
@@ -185,8 +222,11 @@ class JudgeScore(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["run", "campaign_item"], name="uniq_judge_score")
+            models.UniqueConstraint(fields=["run", "campaign_item"], name="uniq_judge_score"),
+            models.UniqueConstraint(fields=["run", "item"], name="uniq_judge_item_score"),
         ]
 
     def __str__(self) -> str:
-        return f"judge scores of campaign item {self.campaign_item_id} ({self.run_id})"
+        if self.campaign_item_id:
+            return f"judge scores of campaign item {self.campaign_item_id} ({self.run_id})"
+        return f"judge scores of item {self.item_id} ({self.run_id})"
