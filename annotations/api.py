@@ -42,7 +42,7 @@ def assignment_payload(page: selectors.RatingPage) -> dict:
     return {
         "campaign": page.campaign.public_id,
         "assignment": page.assignment.public_id,
-        "title": page.campaign.expert_title,
+        "title": page.title,
         "campaign_status": page.campaign.status,
         "status": page.assignment.status,
         "position": page.position,
@@ -90,7 +90,7 @@ class ExpertCampaignListView(APIView):
         campaigns = [
             {
                 "public_id": c.public_id,
-                "expert_title": c.expert_title,
+                "expert_title": c.localized_title,
                 "status": c.status,
                 "done": c.done,
                 "left": c.left,

@@ -201,7 +201,8 @@ def upcoming_public_id() -> Subquery:
 
 # A launched campaign's criteria never change (campaign_update refuses, the admin shows them
 # read-only, scores protect them): read once per process, keyed by the campaign's random public
-# id (never reused). Draft and launching campaigns are read each time.
+# id (never reused). Draft and launching campaigns are read each time. The cached rows carry
+# every language's texts (``translations``): the language is chosen when they are shown.
 _LAUNCHED_CRITERIA: dict = {}
 _LAUNCHED_CRITERIA_MAX = 1000
 
@@ -285,16 +286,15 @@ class RatingPage:
         return render_markdown(self.answer)
 
     def criteria_data(self) -> list[dict]:
-        return [
-            {
-                "key": c.key,
-                "name": c.name,
-                "question": c.question,
-                "scale": c.scale,
-                "anchors": {str(v): c.anchors.get(str(v), "") for v in c.scale},
-            }
-            for c in self.criteria
-        ]
+        """The criteria as the expert reads them: name, question and anchors in the page's
+        language where the owner gave them, else in English, text by text (the cached criteria
+        hold every language)."""
+        out = []
+        for c in self.criteria:
+            texts = c.localized()
+            out.append({"key": c.key, "name": texts["name"], "question": texts["question"],
+                        "scale": c.scale, "anchors": texts["anchors"]})  # fmt: skip
+        return out
 
     def criteria_options(self) -> list[dict]:
         """Criteria with their scale as (value, anchor) options, for the template."""
@@ -304,8 +304,16 @@ class RatingPage:
         ]
 
     @property
+    def title(self) -> str:
+        return self.campaign.localized_title
+
+    @property
+    def guidelines(self) -> str:
+        return self.campaign.localized_guidelines
+
+    @property
     def guidelines_html(self):
-        return render_markdown(self.campaign.guidelines)
+        return render_markdown(self.guidelines)
 
     def config(self) -> dict:
         """What rate/main.js needs, rendered into the page with ``json_script``."""
@@ -325,7 +333,9 @@ class RatingPage:
             "canSubmit": self.can_submit,
             "images": [{"url": i["url"]} for i in self.images],
             "status": self.assignment.status,
-            "criteria": [{"key": c.key, "name": c.name, "scale": c.scale} for c in self.criteria],
+            "criteria": [
+                {"key": c.key, "name": c.localized_name, "scale": c.scale} for c in self.criteria
+            ],
             "draft": self.draft,
             "rating": self.rating,
         }

@@ -4,13 +4,14 @@ Campaigns are created on the campaigns pages (defaults, validation, sampling); h
 browse, fix wording, and pause, resume or close through the same services.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from audit.campaigns import selectors, services
+from audit.campaigns import selectors, services, texts
 from audit.campaigns.models import Assignment, Campaign, CampaignItem, Criterion, Membership
 from audit.core.admin import ReadOnlyAdminMixin
 
@@ -19,10 +20,42 @@ def _owned(request):
     return selectors.campaigns_owned_by(request.user)
 
 
+class CriterionForm(forms.ModelForm):
+    """Translations checked as on the campaign pages (languages, texts, anchors on the scale)."""
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["translations"] = texts.clean_criterion_translations(
+                data.get("translations"),
+                key=data.get("key") or "",
+                scale_min=data.get("scale_min", 1),
+                scale_max=data.get("scale_max", 5),
+            )
+        except ValidationError as exc:
+            self.add_error("translations", exc)
+        return data
+
+
+class CampaignForm(forms.ModelForm):
+    def clean_translations(self):
+        return texts.clean_campaign_translations(self.cleaned_data.get("translations"))
+
+
 class CriterionInline(admin.TabularInline):
     model = Criterion
+    form = CriterionForm
     extra = 0
-    fields = ["position", "key", "name", "question", "scale_min", "scale_max", "anchors"]
+    fields = [
+        "position",
+        "key",
+        "name",
+        "question",
+        "scale_min",
+        "scale_max",
+        "anchors",
+        "translations",
+    ]
 
     def _draft(self, obj) -> bool:
         return obj is None or obj.status == Campaign.Status.DRAFT
@@ -61,6 +94,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
     list_display = [
         "name",
         "status",
@@ -89,6 +123,7 @@ class CampaignAdmin(admin.ModelAdmin):
         "name",
         "expert_title",
         "guidelines",
+        "translations",
         "datasets",
         "deadline",
         "owner_pages",

@@ -6,7 +6,9 @@ import re
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
+from audit.campaigns import texts
 from audit.campaigns.criteria import DEFAULT_CRITERIA
 from audit.campaigns.models import Campaign
 from audit.campaigns.planning import ASSUMED_FIELDS
@@ -28,6 +30,8 @@ ALLOCATION_CHOICES = [
     ("equal", "Equal per stratum"),
 ]
 _KEY = re.compile(r"^[-a-zA-Z0-9_]+$")
+# The language of the form's second title and guidelines (the API takes any of texts.languages()).
+ZH = "zh-hans"
 MAX_CRITERIA = 20
 
 
@@ -45,7 +49,15 @@ def clean_criteria(value) -> list[dict]:
     for i, raw in enumerate(value, 1):
         if not isinstance(raw, dict):
             raise ValidationError(f"Criterion {i}: expected an object with key, name, ...")
-        extra = set(raw) - {"key", "name", "question", "scale_min", "scale_max", "anchors"}
+        extra = set(raw) - {
+            "key",
+            "name",
+            "question",
+            "scale_min",
+            "scale_max",
+            "anchors",
+            "translations",
+        }
         if extra:
             raise ValidationError(f"Criterion {i}: unknown fields {', '.join(sorted(extra))}.")
         key, name = raw.get("key"), raw.get("name")
@@ -84,17 +96,37 @@ def clean_criteria(value) -> list[dict]:
             if not isinstance(text, str):
                 raise ValidationError(f"Criterion {key!r}: anchor {score!r} must be text.")
             clean_anchors[str(point)] = text
-        out.append(
-            {
-                "key": key,
-                "name": name.strip(),
-                "question": question,
-                "scale_min": low,
-                "scale_max": high,
-                "anchors": clean_anchors,
-            }
+        clean = {
+            "key": key,
+            "name": name.strip(),
+            "question": question,
+            "scale_min": low,
+            "scale_max": high,
+            "anchors": clean_anchors,
+        }
+        # Name, question and anchors in other languages; what is not given reads in English.
+        translations = texts.clean_criterion_translations(
+            raw.get("translations"), key=key, scale_min=low, scale_max=high
         )
+        if translations:
+            clean["translations"] = translations
+        out.append(clean)
     return out
+
+
+def criterion_spec(c) -> dict:
+    """A stored criterion as the criteria JSON gives it (translations only when there are)."""
+    spec = {
+        "key": c.key,
+        "name": c.name,
+        "question": c.question,
+        "scale_min": c.scale_min,
+        "scale_max": c.scale_max,
+        "anchors": c.anchors,
+    }
+    if c.translations:
+        spec["translations"] = c.translations
+    return spec
 
 
 class ExpertsField(forms.ModelMultipleChoiceField):
@@ -148,6 +180,22 @@ class CampaignForm(ExpertsMixin, forms.Form):
         required=False,
         help_text="Markdown, shown to experts. Raw HTML is shown as text.",
     )
+    # The same two texts in Simplified Chinese, for experts whose page is in Chinese; left
+    # empty, they read the English.
+    expert_title_zh = forms.CharField(
+        max_length=texts.CAMPAIGN_TEXTS["expert_title"],
+        required=False,
+        label=_("Title shown to experts, in Chinese"),
+        help_text=_("Optional. Experts whose page is in Chinese see it; empty: the English title."),
+    )
+    guidelines_zh = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 10, "lang": "zh-Hans"}),
+        required=False,
+        max_length=texts.CAMPAIGN_TEXTS["guidelines"],
+        label=_("Guidelines in Chinese"),
+        help_text=_("Optional, Markdown. Experts whose page is in Chinese see them; empty: the "
+                    "English guidelines."),
+    )  # fmt: skip
     datasets = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
     methods = forms.ModelMultipleChoiceField(
         queryset=Method.objects.all(),
@@ -222,8 +270,12 @@ class CampaignForm(ExpertsMixin, forms.Form):
     )
     criteria = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 16, "class": "code", "spellcheck": "false"}),
-        help_text="A JSON list of criteria: key, name, question, scale_min, scale_max and "
-        "anchors (score -> meaning).",
+        help_text=_(
+            "A JSON list of criteria: key, name, question, scale_min, scale_max and anchors "
+            '(score -> meaning). Optional "translations": {"zh-hans": {"name": ..., '
+            '"question": ..., "anchors": {"5": ...}}} for experts reading in Chinese; what is '
+            "not given there reads in English."
+        ),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -251,6 +303,12 @@ class CampaignForm(ExpertsMixin, forms.Form):
             "name": data["name"],
             "expert_title": data["expert_title"],
             "guidelines": data["guidelines"],
+            "translations": {
+                ZH: {
+                    "expert_title": data["expert_title_zh"],
+                    "guidelines": data["guidelines_zh"],
+                }
+            },
             "datasets": list(data["datasets"]),
             "methods": [m.key for m in data["methods"]],
             "kind": data["kind"],
@@ -299,6 +357,8 @@ class CampaignForm(ExpertsMixin, forms.Form):
             "name": campaign.name,
             "expert_title": campaign.expert_title,
             "guidelines": campaign.guidelines,
+            "expert_title_zh": (campaign.translations.get(ZH) or {}).get("expert_title", ""),
+            "guidelines_zh": (campaign.translations.get(ZH) or {}).get("guidelines", ""),
             "datasets": list(campaign.datasets.all()),
             "methods": list(Method.objects.filter(key__in=design.get("methods", []))),
             "kind": design.get("kind", "paired"),
@@ -313,17 +373,7 @@ class CampaignForm(ExpertsMixin, forms.Form):
             "repeat_share": design.get("repeat_share", 0.0),
             **PresentationRules.from_design(design).as_design(),
             "method_guess": bool((design.get("method_guess") or {}).get("enabled")),
-            "criteria": criteria_json(
-                {
-                    "key": c.key,
-                    "name": c.name,
-                    "question": c.question,
-                    "scale_min": c.scale_min,
-                    "scale_max": c.scale_max,
-                    "anchors": c.anchors,
-                }
-                for c in campaign.criteria.all()
-            ),
+            "criteria": criteria_json(criterion_spec(c) for c in campaign.criteria.all()),
         }
 
 

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from audit.campaigns import texts
 from audit.datasets.models import Dataset, Item, Method, SourcePair
 
 
@@ -25,6 +26,13 @@ class Campaign(models.Model):
         help_text="What experts see instead of the name, which may reveal methods or datasets.",
     )
     guidelines = models.TextField(blank=True, help_text="Markdown, shown to experts.")
+    # The expert title and guidelines in other languages (audit.campaigns.texts).
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='{"zh-hans": {"expert_title": "...", "guidelines": "..."}}; a text not given '
+        "there is shown in English.",
+    )
     datasets = models.ManyToManyField(Dataset, related_name="campaigns")
     # Sampling design (see audit.campaigns.sampling.Design): kind, methods, n, strata,
     # allocation, repeat_share, gold_item_ids.
@@ -46,6 +54,16 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    # What experts read, in the active language (English where not given).
+    @property
+    def localized_title(self) -> str:
+        return texts.text(self.translations, "expert_title", self.expert_title)
+
+    @property
+    def localized_guidelines(self) -> str:
+        # The English only when needed: a query may have left the guidelines out.
+        return texts.in_language(self.translations).get("guidelines") or self.guidelines
+
 
 class Criterion(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="criteria")
@@ -56,6 +74,12 @@ class Criterion(models.Model):
     scale_max = models.SmallIntegerField(default=5)
     anchors = models.JSONField(default=dict, blank=True, help_text='{"5": "complete accuracy"}')
     position = models.PositiveSmallIntegerField(default=0)
+    # Name, question and anchors in other languages (audit.campaigns.texts).
+    translations = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='{"zh-hans": {"name": "...", "question": "...", "anchors": {"5": "..."}}}',
+    )
 
     class Meta:
         ordering = ["campaign", "position"]
@@ -72,6 +96,19 @@ class Criterion(models.Model):
     @property
     def scale(self) -> list[int]:
         return list(range(self.scale_min, self.scale_max + 1))
+
+    @property
+    def localized_name(self) -> str:
+        return texts.text(self.translations, "name", self.name)
+
+    def localized(self, language: str | None = None) -> dict:
+        """Name, question and every scale point's anchor as experts read them in ``language``
+        (the active one by default), English where not given."""
+        return {
+            "name": texts.text(self.translations, "name", self.name, language),
+            "question": texts.text(self.translations, "question", self.question, language),
+            "anchors": texts.anchors(self.translations, self.anchors, self.scale, language),
+        }
 
 
 class Membership(models.Model):

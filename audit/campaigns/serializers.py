@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from audit.campaigns import selectors
+from audit.campaigns import selectors, texts
 from audit.campaigns.forms import (
     ALLOCATION_CHOICES,
     KIND_CHOICES,
@@ -28,10 +28,18 @@ class CriterionSerializer(serializers.ModelSerializer):
         default=dict,
         help_text='Meaning of each score: {"5": "complete accuracy", ...}',
     )
+    translations = serializers.DictField(
+        child=serializers.DictField(),
+        required=False,
+        default=dict,
+        help_text='Name, question and anchors in other languages: {"zh-hans": {"name": ..., '
+        '"question": ..., "anchors": {"5": ...}}}. Experts reading in that language see them; '
+        "what is not given there reads in English.",
+    )
 
     class Meta:
         model = Criterion
-        fields = ["key", "name", "question", "scale_min", "scale_max", "anchors"]
+        fields = ["key", "name", "question", "scale_min", "scale_max", "anchors", "translations"]
         extra_kwargs = {
             "question": {"required": False, "default": ""},
             "scale_min": {"required": False, "default": 1},
@@ -153,6 +161,13 @@ class CampaignSerializer(serializers.ModelSerializer):
         required=False,
         help_text="Ask experts which way they think each text was made (blinding check).",
     )
+    translations = serializers.DictField(
+        child=serializers.DictField(),
+        required=False,
+        help_text='The expert title and guidelines in other languages: {"zh-hans": '
+        '{"expert_title": ..., "guidelines": ...}}. Experts reading in that language see them; '
+        "what is not given there reads in English. Fixed once launched, like the English.",
+    )
     progress = serializers.SerializerMethodField()
 
     class Meta:
@@ -162,6 +177,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "name",
             "expert_title",
             "guidelines",
+            "translations",
             "status",
             "datasets",
             "kind",
@@ -192,6 +208,7 @@ class CampaignSerializer(serializers.ModelSerializer):
             "name": campaign.name,
             "expert_title": campaign.expert_title,
             "guidelines": campaign.guidelines,
+            "translations": campaign.translations,
             "status": campaign.status,
             "datasets": [d.pk for d in campaign.datasets.all()],
             "kind": design.get("kind"),
@@ -238,6 +255,12 @@ class CampaignSerializer(serializers.ModelSerializer):
     def validate_criteria(self, value):
         try:
             return clean_criteria([dict(c) for c in value])
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+    def validate_translations(self, value):
+        try:
+            return texts.clean_campaign_translations(value)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
 

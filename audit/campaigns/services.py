@@ -16,7 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from audit.campaigns import assignment as assigning
-from audit.campaigns import bulk, sampling, selectors
+from audit.campaigns import bulk, sampling, selectors, texts
 from audit.campaigns.criteria import DEFAULT_CRITERIA
 from audit.campaigns.models import Assignment, Campaign, Criterion, Membership
 from audit.campaigns.presentation import PresentationRules, guess_options
@@ -62,6 +62,12 @@ def _criteria_create(*, campaign: Campaign, criteria: Sequence[dict]) -> None:
             scale_min=c.get("scale_min", 1),
             scale_max=c.get("scale_max", 5),
             anchors=c.get("anchors", {}),
+            translations=texts.clean_criterion_translations(
+                c.get("translations"),
+                key=c["key"],
+                scale_min=c.get("scale_min", 1),
+                scale_max=c.get("scale_max", 5),
+            ),
             position=i,
         )
         for i, c in enumerate(criteria)
@@ -82,6 +88,7 @@ def campaign_create(
     seed: int | None = None,
     guidelines: str = "",
     expert_title: str = "Quality audit",
+    translations: dict | None = None,
     criteria: Sequence[dict] | None = None,
     experts: Iterable[tuple] = (),
     deadline: datetime | None = None,
@@ -93,11 +100,13 @@ def campaign_create(
     score_source: dict | None = None,
 ) -> Campaign:
     """A draft campaign. ``experts`` are users or (user, specialty) pairs; ``gold_scores`` maps
-    item ids to reference scores per criterion key.
+    item ids to reference scores per criterion key; ``translations`` hold the expert title and
+    guidelines in other languages (see audit.campaigns.texts; each criterion may carry its own).
     ``score_source`` (with the stratum "score_band"): who labels the items' score bands and how
     (see ``SCORE_SOURCES``), recorded in the design; ``rates``: the relative sampling rate per
     band (allocation "rates")."""
     criteria = list(criteria or DEFAULT_CRITERIA)
+    translations = texts.clean_campaign_translations(translations)
     _check_criteria(criteria)
     unknown = set(methods) - set(
         Method.objects.filter(key__in=methods).values_list("key", flat=True)
@@ -128,6 +137,7 @@ def campaign_create(
             name=name,
             expert_title=expert_title,
             guidelines=guidelines,
+            translations=translations,
             design=design,
             raters_per_item=raters_per_item,
             seed=seed,
@@ -461,7 +471,15 @@ def _redistribute(campaign: Campaign, experts: list[int]) -> list[tuple]:
 
 LAUNCH_BLINDING_ITEMS = 2000
 
-_UPDATABLE = {"name", "expert_title", "guidelines", "raters_per_item", "seed", "deadline"}
+_UPDATABLE = {
+    "name",
+    "expert_title",
+    "guidelines",
+    "translations",
+    "raters_per_item",
+    "seed",
+    "deadline",
+}
 _DESIGN_FIELDS = {"kind", "methods", "n", "strata", "allocation", "repeat_share"}
 _PRESENTATION_FIELDS = {"presentation", "method_guess"}
 
@@ -502,6 +520,8 @@ def campaign_update(*, campaign: Campaign, actor=None, **changes) -> Campaign:
                 raise ValidationError(f"unknown methods: {', '.join(sorted(methods - known))}")
         if changes.get("seed", campaign.seed) is None:
             changes["seed"] = random.SystemRandom().randrange(2**31)
+        if "translations" in changes:
+            changes["translations"] = texts.clean_campaign_translations(changes["translations"])
         for key in _UPDATABLE & set(changes):
             setattr(campaign, key, changes[key])
         if campaign.raters_per_item < 1:

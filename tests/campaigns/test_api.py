@@ -250,7 +250,7 @@ def test_update_only_while_draft(api, world):
     assert response.status_code == 200, response.content
     assert response.json()["criteria"] == [
         {"key": "overall", "name": "Overall", "question": "", "scale_min": 1, "scale_max": 5,
-         "anchors": {}}]  # fmt: skip
+         "anchors": {}, "translations": {}}]  # fmt: skip
     assert response.json()["experts"] == [
         {"username": "expert_z", "id": world["users"]["expert_elsewhere"].pk, "specialty": ""}
     ]
