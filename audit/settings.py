@@ -306,6 +306,14 @@ ANALYSIS_INTERVAL_PER_1000_RATINGS = env.float(
     "AUDIT_ANALYSIS_INTERVAL_PER_1000_RATINGS", default=3.0
 )
 ANALYSIS_MAX_INTERVAL_SECONDS = env.int("AUDIT_ANALYSIS_MAX_INTERVAL_SECONDS", default=1800)
+# Automatic analyses are incremental: the previous run's data is kept in ANALYSIS_CACHE_DIR
+# (one file per campaign) and only ratings changed since it was read (less the margin) are
+# fetched; bootstrap intervals are kept from an earlier analysis, and labelled with its size and
+# time, until the ratings changed by more than the share since then. The owner's "recompute
+# now", the nightly run and quality reports always analyse everything afresh.
+ANALYSIS_CACHE_DIR = Path(env.str("AUDIT_ANALYSIS_CACHE_DIR", default=str(VAR_DIR / "analysis")))
+ANALYSIS_CACHE_MARGIN_SECONDS = env.int("AUDIT_ANALYSIS_CACHE_MARGIN_SECONDS", default=120)
+ANALYSIS_INTERVAL_REFRESH_SHARE = env.float("AUDIT_ANALYSIS_INTERVAL_REFRESH_SHARE", default=0.05)
 # Celery worker processes lower their CPU priority to this nice value when they start (the web
 # keeps its own), so analyses, exports and reports yield the CPU to experts' requests.
 WORKER_NICE = env.int("AUDIT_WORKER_NICE", default=10)

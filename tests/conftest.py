@@ -21,9 +21,10 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture(autouse=True)
 def _isolated_files(settings, tmp_path):
-    """Each test gets its own image store and upload folder."""
+    """Each test gets its own image store, upload folder and analysis cache."""
     settings.IMAGE_STORE_DIR = tmp_path / "store"
     settings.UPLOAD_DIR = tmp_path / "uploads"
+    settings.ANALYSIS_CACHE_DIR = tmp_path / "analysis-cache"
 
 
 def png_bytes(size=(64, 48), colour=(120, 30, 30)) -> bytes:

@@ -74,43 +74,59 @@ def _alpha(
     clusters: np.ndarray | None = None,
 ) -> dict:
     """Alpha with its bootstrap interval; ``clusters`` (the source pair of each column, paired
-    campaigns) makes the bootstrap resample whole source pairs."""
-    boot = bootstrap.alpha_bootstrap(
-        x,
-        level,
-        cats,
-        method="units",
-        clusters=clusters,
-        n_resamples=n_resamples,
-        confidence=CONFIDENCE,
-        seed=seed,
-    )
+    campaigns) makes the bootstrap resample whole source pairs. ``n_resamples=0``: the point
+    value only, the interval fields None (an incremental analysis carries them over from an
+    earlier one, :mod:`.intervals`, and then reads alpha again with :func:`alpha_read`)."""
     point = agreement.krippendorff_alpha(x, level, cats)
-    value, low = num(point.value), num(boot.low)
-    defined = boot.reason is None
-    below_667 = num(boot.prob_below_667) if defined else None
-    below_800 = num(boot.prob_below_800) if defined else None
+    out = {**_coefficient(point), "n_units": point.n_pairable, **dict.fromkeys(ALPHA_INTERVAL)}
+    if n_resamples:
+        boot = bootstrap.alpha_bootstrap(
+            x,
+            level,
+            cats,
+            method="units",
+            clusters=clusters,
+            n_resamples=n_resamples,
+            confidence=CONFIDENCE,
+            seed=seed,
+        )
+        defined = boot.reason is None
+        out.update(
+            ci_low=num(boot.low),
+            ci_high=num(boot.high),
+            bootstrap=boot.method,
+            n_clusters=boot.n_clusters,
+            prob_below_667=num(boot.prob_below_667) if defined else None,
+            prob_below_800=num(boot.prob_below_800) if defined else None,
+        )
+    return alpha_read(out)
+
+
+# The fields of an alpha that come from its bootstrap (what an incremental analysis may keep).
+ALPHA_INTERVAL = (
+    "ci_low",
+    "ci_high",
+    "bootstrap",
+    "n_clusters",
+    "prob_below_667",
+    "prob_below_800",
+)
+
+
+def alpha_read(entry: dict) -> dict:
+    """Set ``entry["reading"]`` (Krippendorff's guideline) from its value and interval."""
     reading = stats_reading.alpha_reading(
-        value,
-        low,
-        point.n_pairable,
-        n_values=point.n_ratings,
-        prob_below_667=below_667,
-        prob_below_800=below_800,
-        reason=point.reason,
+        entry["value"],
+        entry["ci_low"],
+        entry["n_pairable"],
+        n_values=entry["n_ratings"],
+        prob_below_667=entry["prob_below_667"],
+        prob_below_800=entry["prob_below_800"],
+        reason=entry["reason"],
         confidence=CONFIDENCE,
     )
-    return {
-        **_coefficient(point),
-        "ci_low": low,
-        "ci_high": num(boot.high),
-        "n_units": point.n_pairable,
-        "bootstrap": boot.method,
-        "n_clusters": boot.n_clusters,
-        "prob_below_667": below_667,
-        "prob_below_800": below_800,
-        "reading": reading.as_dict(),
-    }
+    entry["reading"] = reading.as_dict()
+    return entry
 
 
 def _icc_form(form: agreement.ICCForm) -> dict:
@@ -343,8 +359,31 @@ def method_order(present: Sequence[str], design_methods: Sequence[str]) -> list[
     return ordered + sorted(m for m in present if m not in ordered)
 
 
+# The fields of a comparison that come from its bootstrap, by part (what an incremental analysis
+# may keep): the comparison itself, each method's summary, each pair, the omnibus test.
+COMPARISON_INTERVAL = {
+    "comparison": ("n_resamples",),
+    "summary": ("ci_low", "ci_high"),
+    "pair": ("ci_low", "ci_high", "effect_size_low", "effect_size_high"),
+    "omnibus": ("effect_size_low", "effect_size_high"),
+}
+
+
 def _comparison(data, kind, design_methods, x, gidx, n_resamples, seed) -> dict:
-    """Item score = mean over its raters (first ratings); compare methods on item scores."""
+    """Item score = mean over its raters (first ratings); compare methods on item scores.
+    ``n_resamples=0``: no bootstrap (one replicate is drawn; its intervals are left None)."""
+    out = _compare(data, kind, design_methods, x, gidx, n_resamples or 1, seed)
+    if not n_resamples:
+        out.update(dict.fromkeys(COMPARISON_INTERVAL["comparison"]))
+        out["omnibus"].update(dict.fromkeys(COMPARISON_INTERVAL["omnibus"]))
+        for row in out["summaries"]:
+            row.update(dict.fromkeys(COMPARISON_INTERVAL["summary"]))
+        for row in out["pairwise"]:
+            row.update(dict.fromkeys(COMPARISON_INTERVAL["pair"]))
+    return out
+
+
+def _compare(data, kind, design_methods, x, gidx, n_resamples, seed) -> dict:
     rated = np.isfinite(x).any(axis=0)
     item_scores = np.full(x.shape[1], np.nan)
     item_scores[rated] = np.nanmean(x[:, rated], axis=0)

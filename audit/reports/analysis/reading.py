@@ -41,6 +41,9 @@ class CampaignData:
     # (rating id, campaign item id, is_repeat, method guess) of every non-skipped rating, read
     # only when the campaign asks experts to guess the method
     guesses: list[tuple] = field(default_factory=list)
+    # (assignment id, rating revision or None) of each assignment row: not used by the
+    # statistics; what an incremental read (:mod:`.datacache`) checks the database against
+    assignment_keys: list[tuple] = field(default_factory=list)
 
     def positions(self, item_ids: Sequence[object]) -> np.ndarray:
         """Index of each campaign item id in ``item_ids`` (the sorted array)."""
@@ -67,6 +70,8 @@ def load_campaign_data(campaign: Campaign) -> CampaignData:
             "rating__pk",
             "rating__skipped",
             "rating__flags",
+            "pk",
+            "rating__revision",
         )
     )
     rows = (
@@ -101,7 +106,8 @@ def load_campaign_data(campaign: Campaign) -> CampaignData:
         item_method=[row[2] for row in items],
         item_stratum=[tuple(str(v) for v in (row[3] or ())) for row in items],
         item_gold=[(row[5] or {}) if row[4] else {} for row in items],
-        assignments=assignments,
+        assignments=[row[:9] for row in assignments],
         scores=scores,
         guesses=guesses,
+        assignment_keys=[row[9:] for row in assignments],
     )

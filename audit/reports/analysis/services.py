@@ -20,10 +20,10 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 
 from audit.campaigns.models import Campaign
-from audit.reports.analysis import compute
+from audit.reports.analysis import compute, datacache, intervals
 from audit.reports.analysis.lease import lease_acquire, lease_release, lease_renew
-from audit.reports.analysis.reading import load_campaign_data
-from audit.reports.analysis.snapshots import snapshot_store
+from audit.reports.analysis.selectors import latest_snapshot
+from audit.reports.analysis.snapshots import jsonable, snapshot_store
 from audit.reports.models import AnalysisLease, AnalysisSnapshot
 
 logger = logging.getLogger(__name__)
@@ -39,25 +39,79 @@ def analyse_campaign(
     trigger: str = AnalysisSnapshot.Trigger.SYNC,
     n_resamples: int | None = None,
     heartbeat: Callable[[], object] | None = None,
+    incremental: bool = False,
 ) -> AnalysisSnapshot:
     """Analyse the campaign's ratings now and store the snapshot (succeeded, or saying there is
     nothing to analyse). Errors propagate; :func:`analysis_run` records
-    them as failed snapshots."""
+    them as failed snapshots.
+
+    ``incremental`` (automatic runs after ratings): read only the ratings changed since the
+    previous run (:mod:`.datacache`) and keep the previous snapshot's bootstrap intervals while
+    few ratings changed (:mod:`.intervals`); every point estimate, test and count is computed
+    afresh from all the ratings either way. Otherwise everything is read and computed afresh."""
     started = time.perf_counter()
     n_resamples = int(n_resamples or settings.ANALYSIS_BOOTSTRAP_REPLICATES)
-    data = load_campaign_data(campaign)
+    cached = datacache.cache_load(campaign.pk)
+    read = datacache.read_campaign(campaign, incremental=incremental, cached=cached)
+    data = read.data
     if heartbeat is not None:
         heartbeat()
-    results = compute.compute_results(campaign, data, n_resamples=n_resamples, heartbeat=heartbeat)
-    return snapshot_store(
+    design = compute.assumed_design(campaign, n_resamples)
+    results = None
+    if incremental and cached is not None and read.changed is not None:
+        results = _with_kept_intervals(campaign, data, design, cached, read, heartbeat)
+    if results is None:
+        results = compute.compute_results(
+            campaign, data, n_resamples=n_resamples, heartbeat=heartbeat
+        )
+        intervals.fresh(
+            results,
+            n_ratings=int(results["counts"]["ratings_scored"]),
+            at=timezone.now().isoformat(),
+        )
+    results["intervals"]["refresh_share"] = float(settings.ANALYSIS_INTERVAL_REFRESH_SHARE)
+    results["reading"] = {
+        "incremental": read.incremental,
+        "ratings_fetched": read.n_fetched,
+        "why_full": read.why_full,
+    }
+    snapshot = snapshot_store(
         campaign=campaign,
         status=AnalysisSnapshot.Status.SUCCEEDED,
         trigger=trigger,
         n_ratings=int(results["counts"]["ratings_scored"]),
-        design=compute.assumed_design(campaign, n_resamples),
+        design=design,
         results=results,
         duration_seconds=time.perf_counter() - started,
     )
+    datacache.cache_save(campaign, read, snapshot.pk)
+    return snapshot
+
+
+def _with_kept_intervals(campaign, data, design, cached, read, heartbeat) -> dict | None:
+    """The results with the newest snapshot's intervals kept (see :mod:`.intervals`), or None
+    when they cannot be: the kept data is not what that snapshot analysed, the design changed,
+    or too much changed since its intervals were computed."""
+    previous = latest_snapshot(campaign)
+    share = float(settings.ANALYSIS_INTERVAL_REFRESH_SHARE)
+    if (
+        previous is None
+        or previous.pk != cached.snapshot_id
+        or previous.results.get("empty", True)
+        or previous.design != jsonable(design)
+    ):
+        return None
+    basis = intervals.basis_of(
+        previous.results, n_ratings=previous.n_ratings, at=previous.created_at.isoformat()
+    )
+    if not intervals.within(read.changed, basis, share):
+        return None
+    results = compute.compute_results(campaign, data, n_resamples=0, heartbeat=heartbeat)
+    if results["empty"] or not intervals.carry(
+        results, previous.results, basis, read.changed, share
+    ):
+        return None
+    return results
 
 
 # --------------------------------------------------------------------------------------------
@@ -93,7 +147,10 @@ def analysis_run(*, campaign_id: int, trigger: str = AnalysisSnapshot.Trigger.SY
     started = time.perf_counter()
     try:
         analyse_campaign(
-            campaign=campaign, trigger=trigger, heartbeat=lambda: lease_renew(campaign_id, token)
+            campaign=campaign,
+            trigger=trigger,
+            heartbeat=lambda: lease_renew(campaign_id, token),
+            incremental=trigger == AnalysisSnapshot.Trigger.RATINGS,
         )
         return "succeeded"
     except (OperationalError, InterfaceError):
