@@ -17,6 +17,7 @@ from audit.reports.analysis import selectors as analysis_selectors
 from audit.reports.analysis import services as analysis_services
 from audit.reports.analysis.judge import judge_comparison
 from audit.reports.analysis.judge import latest_run as latest_judge_run
+from audit.reports.analysis.weighted import weighted_means
 from audit.reports.forms import JudgeForm
 from audit.reports.quality import presentation
 from audit.reports.quality import schedules as quality_schedules
@@ -44,9 +45,11 @@ def _analysis_page(request, campaign, *, judge_form=None, status=200):
             "snapshot": snapshot,
             "view": presentation.dashboard(snapshot.results) if snapshot else None,
             "failure": analysis_selectors.latest_failure_since(campaign, snapshot),
+            "intervals": analysis_selectors.interval_basis(snapshot),
             "running": analysis_services.analysis_in_progress(campaign),
             "history": analysis_selectors.snapshot_history(campaign),
             "judge": judge_comparison(campaign),
+            "weighted": weighted_means(campaign),
             "judge_run": latest_judge_run(campaign),
             "judge_form": judge_form or JudgeForm(initial={"prompt": default_prompt(campaign)}),
         },
