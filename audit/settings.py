@@ -213,6 +213,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Content-addressed image store (sha256), one copy per image; thumbnails cached beside it.
 IMAGE_STORE_DIR = Path(env.str("AUDIT_IMAGE_STORE", default=str(VAR_DIR / "images")))
+# Read-only image roots for `import_dataset --in-place`: "name=/path,other=/path". An in-place
+# image is recorded as "name/relative/path" under its root and read from there, never copied;
+# a record's path must resolve inside the root (no "..", no symbolic link out of it).
+IMAGE_ROOTS = {
+    name.strip(): Path(root.strip())
+    for name, _, root in (
+        entry.partition("=") for entry in env.list("AUDIT_IMAGE_ROOTS", default=[]) if entry
+    )
+}
 # Quality reports (HTML and PDF), served only through permission-checked views.
 QUALITY_REPORTS_DIR = Path(env.str("AUDIT_REPORTS_DIR", default=str(VAR_DIR / "reports")))
 # The site's address, for links in mailed reports (no request to take it from).
@@ -228,6 +237,9 @@ IMAGE_THUMBNAIL_MAX_PIXELS = env.int("AUDIT_IMAGE_THUMBNAIL_MAX_PIXELS", default
 # Imports: records per database batch, and the largest single JSON record accepted.
 IMPORT_CHUNK_SIZE = env.int("AUDIT_IMPORT_CHUNK_SIZE", default=5000)
 IMPORT_MAX_RECORD_BYTES = env.int("AUDIT_IMPORT_MAX_RECORD_BYTES", default=16 * 1024 * 1024)
+# Threads reading, probing, hashing and storing an import's images while the records are
+# written (hashlib, zlib and file I/O release the GIL).
+IMPORT_IMAGE_THREADS = env.int("AUDIT_IMPORT_IMAGE_THREADS", default=3)
 
 # Shared between web and workers (import progress): files by default, Redis when CACHE_URL says so.
 CACHE_URL = env.str("CACHE_URL", default="")

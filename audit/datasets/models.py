@@ -58,6 +58,10 @@ class Image(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     size_bytes = models.PositiveBigIntegerField()
+    # Empty: the file is in the content-addressed store. Else imported with --in-place:
+    # "<root name>/<path under the root>", read from a read-only root of settings.IMAGE_ROOTS
+    # (the store's copy wins when there is one).
+    location = models.CharField(max_length=1024, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

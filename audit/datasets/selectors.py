@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
+from audit.datasets.images import image_problem
 from audit.datasets.models import Dataset, Image, ImportJob, Item, Method, SourcePairImage
 
 IMAGE_URL_SALT = "audit.datasets.image-url"
@@ -84,6 +85,50 @@ def user_can_view_image(user, image: Image) -> bool:
     ).exists():
         return True
     return any(rule(user, image) for rule in IMAGE_ACCESS_RULES)
+
+
+def user_owns_image(user, image: Image) -> bool:
+    """Staff, or the owner of a dataset whose items' source pairs link ``image``: who may be
+    told where its file is."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return (
+        user.is_staff
+        or SourcePairImage.objects.filter(
+            image=image, source_pair__items__dataset__owner=user
+        ).exists()
+    )
+
+
+@dataclass
+class ImagesCheck:
+    checked: int
+    problems: list[str]  # "image <id> (<sha256 prefix>): <why>"
+
+
+def images_check(
+    *, stored_too: bool = False, full_hash: bool = False, dataset_name: str | None = None
+) -> ImagesCheck:
+    """The images imported in place (``stored_too``: every image) whose files are missing or
+    changed: by size, or by sha256 with ``full_hash`` (reads every file)."""
+    images = Image.objects.order_by("id").only("id", "sha256", "format", "size_bytes", "location")
+    if not stored_too:
+        images = images.exclude(location="")
+    if dataset_name is not None:
+        images = images.filter(
+            Exists(
+                SourcePairImage.objects.filter(
+                    image=OuterRef("pk"), source_pair__items__dataset__name=dataset_name
+                )
+            )
+        )
+    checked, problems = 0, []
+    for image in images.iterator(chunk_size=2000):
+        checked += 1
+        why = image_problem(image, full_hash=full_hash)
+        if why:
+            problems.append(f"image {image.pk} ({image.sha256[:12]}): {why}")
+    return ImagesCheck(checked, problems)
 
 
 def image_url(image: Image, *, size: int | None = None) -> str:

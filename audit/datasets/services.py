@@ -78,6 +78,7 @@ def dataset_import(
     column_map: dict[str, str] | None = None,
     owner=None,
     progress: Progress | None = None,
+    image_mode: str = "copy",
 ) -> ImportSummary:
     """Import one file into the dataset named ``dataset_name`` (created if new), through the
     steps of ``importers.pipeline``.
@@ -91,6 +92,13 @@ def dataset_import(
     All-or-nothing by default: any bad record fails the import, which then leaves nothing in the
     database or the image store, and ImportFailed lists up to 100 problems. With
     ``skip_invalid`` the valid records are imported and the rejects written to ``rejects_path``.
+
+    ``image_mode``: "copy" the images into the content-addressed store; "link" hard-link image
+    files from folders into it (copied when the filesystem refuses, with a note in the summary);
+    "in_place" record where each file lives under a read-only root of settings.IMAGE_ROOTS and
+    copy nothing (a missing or changed file is then reported when served and by
+    ``check_images``). In every mode the original is kept as it is and served without its
+    metadata (clean copies made before serving, audit.datasets.clean).
     """
     started = time.monotonic()
     path = Path(path)
@@ -111,7 +119,7 @@ def dataset_import(
         source.close()
         raise ImportFailed([RecordProblem(f"format {fmt!r} needs a method (--method KEY)")])
     try:
-        sources = open_image_sources([Path(p) for p in image_sources])
+        sources = open_image_sources([Path(p) for p in image_sources], image_mode)
     except ImportFailed:
         source.close()
         raise
@@ -150,7 +158,13 @@ def dataset_import(
             import_records(
                 source=source,
                 parse_one=parse_one,
-                resolver=ImageResolver(sources, store, summary),
+                resolver=ImageResolver(
+                    sources,
+                    store,
+                    summary,
+                    mode=image_mode,
+                    threads=settings.IMPORT_IMAGE_THREADS,
+                ),
                 chunks=chunks,
                 summary=summary,
                 problems=problems,

@@ -4,12 +4,12 @@ The dataset browser: an owner looks at a dataset's items before sampling a campa
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from audit.datasets import selectors
-from audit.datasets.images import ensure_clean, ensure_thumbnail, store_path
+from audit.datasets.images import ImageUnavailable, ensure_clean, ensure_thumbnail, image_file
 
 
 @require_GET
@@ -22,22 +22,39 @@ def image_view(request, token: str):
     size = request.GET.get("size")
     if size is not None and (not size.isdigit() or int(size) not in settings.IMAGE_THUMBNAIL_SIZES):
         raise Http404("No such image size.")
-    if not store_path(image.sha256, image.format).exists():
-        raise Http404("No such image.")
     # Decoding a huge image for a thumbnail would hold the request for seconds and hundreds of
     # MB: above the cap the clean full image is served and the browser scales it.
     small_enough = image.width * image.height <= settings.IMAGE_THUMBNAIL_MAX_PIXELS
-    if size is not None and small_enough:
-        path, content_type = ensure_thumbnail(image.sha256, image.format, int(size)), "image/jpeg"
-    else:
-        # Everyone is served the copy without metadata (EXIF, comments, text chunks can name
-        # the method, the dataset or the model); the original stays in the store for exports.
-        path, fmt = ensure_clean(image.sha256, image.format)
-        content_type = f"image/{fmt.lower()}"
+    try:
+        image_file(image)  # checked on every request: an in-place file can go or change
+        if size is not None and small_enough:
+            path, content_type = ensure_thumbnail(image, int(size)), "image/jpeg"
+        else:
+            # Everyone is served the copy without metadata (EXIF, comments, text chunks can name
+            # the method, the dataset or the model); the original stays as imported (stored,
+            # linked or in place) for exports.
+            path, fmt = ensure_clean(image)
+            content_type = f"image/{fmt.lower()}"
+    except ImageUnavailable as exc:
+        return _image_gone(request.user, image, str(exc))
     response = FileResponse(path.open("rb"), content_type=content_type)
     response["Cache-Control"] = "private, max-age=3600"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Disposition"] = "inline"
+    return response
+
+
+def _image_gone(user, image, reason: str) -> HttpResponse:
+    """410 for an image whose file went missing or changed: the reason (with the file's path)
+    for its dataset's owner and staff, who can fix it; a bare notice for everyone else (an
+    expert must not learn paths, which can name datasets or methods)."""
+    if selectors.user_owns_image(user, image):
+        text = f"Image file unavailable: {reason}. Run `manage.py check_images` to list all."
+    else:
+        text = "This image is unavailable."
+    response = HttpResponse(text, status=410, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from django.db import transaction
 from django.utils import timezone
 
-from audit.datasets.images import store_path
+from audit.datasets.images import image_file
 from audit.datasets.models import Item, Method, SourcePair, SourcePairImage
 from audit.regeneration import methods as construction
 from audit.regeneration.backends import BackendUnavailable, Result, get_backend
@@ -47,7 +47,7 @@ def _views(pair_ids: list[int]) -> dict[int, construction.SourceView]:
         def load():
             if not stored or any(image is None for image in stored):
                 return []
-            return [(i.format, store_path(i.sha256, i.format).read_bytes()) for i in stored]
+            return [(i.format, image_file(i).read_bytes()) for i in stored]
 
         return load
 

@@ -3,7 +3,11 @@
 read      ``open_records``: the file's raw records by position, and the format to parse them with
 parse     ``record_parser``: one raw record -> the parsed record, its method id and the writer's
           part of its row; runs in the read-ahead thread (reading.ReadAhead), so no database
-resolve   ``ImageResolver``: the images a record names -> Image ids (found, checked, stored)
+resolve   ``ImageResolver``: the images a record names -> Image ids. Each new path is handed
+          (from the read-ahead thread, as its record is parsed) to a pool of threads that
+          read, probe, hash and store it (copied, hard-linked, or recorded in place); the main
+          thread collects a chunk's results and creates its Image rows in one batch, so the
+          image work runs while the previous chunk is written to the database
 write     ``ChunkWriter``: a chunk of records -> source pairs and items, deduplicated, batched
           (writers.py: PostgreSQL COPY or the ORM)
 
@@ -14,13 +18,23 @@ names: the pipeline must not cost the import its speed.
 """
 
 import json
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from audit.datasets.errors import ImportFailed, RecordError, RecordProblem
-from audit.datasets.images import ImageProblem, ImageSources, ImageStoreWriter, probe_image
+from audit.datasets.images import (
+    ImageProblem,
+    ImageSources,
+    ImageStoreWriter,
+    ProbedImage,
+    in_place_location,
+    probe_image,
+    root_of,
+)
 from audit.datasets.importers.formats import FORMATS, ImportOptions, ParsedRecord, guess_format
 from audit.datasets.importers.reading import READERS, ByteCounter, ReadAhead, detect_container
 from audit.datasets.importers.writers import ItemRow, OrmWriter, PairRow
@@ -46,6 +60,9 @@ class ImportSummary:
     images_stored: int = 0
     images_reused: int = 0
     images_without_file: int = 0
+    image_mode: str = "copy"
+    images_linked: int = 0
+    notes: list[str] = field(default_factory=list)
     rejects: int = 0
     rejects_path: str | None = None
     seconds: float = 0.0
@@ -103,8 +120,31 @@ def open_records(*, path: Path, fmt: str, max_record_bytes: int) -> RecordSource
     )
 
 
-def open_image_sources(paths: list[Path]) -> ImageSources:
-    """The folders and zips the records' images are looked up in."""
+IMAGE_MODES = ("copy", "link", "in_place")
+
+
+def open_image_sources(paths: list[Path], mode: str = "copy") -> ImageSources:
+    """The folders and zips the records' images are looked up in. In place, only folders
+    inside a configured image root (settings.IMAGE_ROOTS)."""
+    if mode not in IMAGE_MODES:
+        raise ImportFailed([RecordProblem(f"unknown image mode {mode!r}")])
+    if mode == "in_place":
+        if not paths:
+            raise ImportFailed([RecordProblem("--in-place needs --images FOLDER")])
+        for path in paths:
+            if not Path(path).is_dir():
+                raise ImportFailed(
+                    [RecordProblem(f"{path}: --in-place takes folders of image files, not zips")]
+                )
+            if root_of(path) is None:
+                raise ImportFailed(
+                    [
+                        RecordProblem(
+                            f"{path}: not inside an image root; --in-place reads images only "
+                            "under the read-only roots named in AUDIT_IMAGE_ROOTS"
+                        )
+                    ]
+                )
     try:
         return ImageSources(paths)
     except ImageProblem as exc:
@@ -151,58 +191,168 @@ def record_parser(
 # --- resolve images ------------------------------------------------------------------------
 
 
-class ImageResolver:
-    """Finds, checks and stores the images a record names; remembers paths already done."""
+# What an image worker hands back for a path: the probed image and its in-place location
+# ("" when stored), or why it cannot be used.
+Loaded = tuple[ProbedImage, str] | ImageProblem
 
-    def __init__(self, sources: ImageSources, store: ImageStoreWriter, summary: ImportSummary):
+
+class ImageResolver:
+    """Finds, checks and stores the images records name, in worker threads; turns them into
+    Image ids a chunk at a time; remembers paths already done.
+
+    ``submit`` (the read-ahead thread, once a record is parsed) starts the work for paths not
+    seen before; ``resolve_chunk`` (the main thread) waits for a chunk's results and creates its
+    Image rows in one batch. ``mode``: "copy" into the store, "link" (hard links from folders,
+    copies when the filesystem refuses, zip members copied) or "in_place" (nothing written:
+    the Image records where the file is under its image root). Call ``close`` at the end, also
+    on error: it stops the workers (before the store is rolled back).
+    """
+
+    def __init__(
+        self,
+        sources: ImageSources,
+        store: ImageStoreWriter,
+        summary: ImportSummary,
+        *,
+        mode: str = "copy",
+        threads: int = 1,
+    ):
         self.sources = sources
         self.store = store
         self.summary = summary
+        self.mode = summary.image_mode = mode
+        self.roots = {d: root_of(d) for d in sources.dirs} if mode == "in_place" else {}
         self.by_path: dict[str, int | ImageProblem] = {}
+        self.pending: dict[str, Future] = {}
+        self.lock = threading.Lock()
+        self.pool = (
+            None
+            if sources.empty
+            else ThreadPoolExecutor(max(1, threads), thread_name_prefix="import-images")
+        )
 
-    def resolve(self, record: ParsedRecord) -> list[int | None]:
-        if self.sources.empty:
-            self.summary.images_without_file += len(record.image_paths)
-            return [None] * len(record.image_paths)
-        ids: list[int | None] = []
-        for i, path in enumerate(record.image_paths):
-            found = self.by_path.get(path)
-            if found is None:
-                found = self.by_path[path] = self._load(path)
-            if isinstance(found, ImageProblem):
-                raise RecordError(
-                    RecordProblem(
-                        f"{path[:200]!r}: {found}",
-                        record.position,
-                        record.external_id,
-                        f"image[{i}]",
+    def submit(self, paths: list[str]) -> None:
+        """Start loading the paths not seen before (any thread)."""
+        if self.pool is None:
+            return
+        with self.lock:
+            for path in paths:
+                if path not in self.by_path and path not in self.pending:
+                    self.pending[path] = self.pool.submit(self._load, path)
+
+    def resolve_chunk(self, records: list[ParsedRecord]) -> list[list[int | None] | RecordError]:
+        """Each record's image ids, or the RecordError of its first unusable image."""
+        if self.pool is None:
+            self.summary.images_without_file += sum(len(r.image_paths) for r in records)
+            return [[None] * len(r.image_paths) for r in records]
+        by_path, lock = self.by_path, self.lock
+        loaded: dict[str, Loaded] = {}
+        for record in records:
+            for path in record.image_paths:
+                if path in by_path or path in loaded:
+                    continue
+                with lock:
+                    future = self.pending.get(path)
+                # Not submitted (a caller that did not) -> load it here.
+                loaded[path] = future.result() if future is not None else self._load(path)
+        found = self._rows(loaded)
+        with lock:
+            by_path.update(found)
+            for path in found:
+                self.pending.pop(path, None)
+        out: list[list[int | None] | RecordError] = []
+        for record in records:
+            ids: list[int | None] = []
+            for i, path in enumerate(record.image_paths):
+                image = by_path[path]
+                if isinstance(image, ImageProblem):
+                    ids = RecordError(
+                        RecordProblem(
+                            f"{path[:200]!r}: {image}",
+                            record.position,
+                            record.external_id,
+                            f"image[{i}]",
+                        )
                     )
-                )
-            ids.append(found)
-        return ids
+                    break
+                ids.append(image)
+            out.append(ids)
+        return out
 
-    def _load(self, path: str) -> int | ImageProblem:
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.store.link_fallback and self.mode == "link":
+            note = f"--link: {self.store.link_fallback}"
+            if note not in self.summary.notes:
+                self.summary.notes.append(note)
+        self.summary.images_linked = self.store.linked
+
+    def _load(self, path: str) -> Loaded:
+        """Read, probe, hash and store (or link, or locate) one image: in a worker thread."""
         try:
-            data = self.sources.read(path)
+            data, file = self.sources.locate(path)
             if data is None:
                 return ImageProblem("not found in the given image folders or zips")
             probed = probe_image(data)
+            if self.mode == "in_place":
+                root = self.roots.get(next(d for d in self.sources.dirs if file.is_relative_to(d)))
+                return probed, in_place_location(file, root)
         except ImageProblem as exc:
             return exc
-        image = Image.objects.filter(sha256=probed.sha256).only("id").first()
-        if image:
-            self.summary.images_reused += 1
-            self.store.put(probed, data)  # the file may have been lost: put is a no-op if not
-            return image.pk
-        self.store.put(probed, data)
-        self.summary.images_stored += 1
-        return Image.objects.create(
-            sha256=probed.sha256,
-            format=probed.format,
-            width=probed.width,
-            height=probed.height,
-            size_bytes=probed.size_bytes,
-        ).pk
+        if self.mode == "link" and file is not None:
+            self.store.link(probed, file, data)
+        else:
+            self.store.put(probed, data)
+        return probed, ""
+
+    def _rows(self, loaded: dict[str, Loaded]) -> dict[str, int | ImageProblem]:
+        """The Image ids of the loaded paths: existing rows found, new ones created, in
+        batches; problems passed through."""
+        found: dict[str, int | ImageProblem] = {}
+        wanted: dict[str, tuple[ProbedImage, str]] = {}
+        for path, result in loaded.items():
+            if isinstance(result, ImageProblem):
+                found[path] = result
+            else:
+                wanted.setdefault(result[0].sha256, result)
+        ids: dict[str, int] = {}
+        hashes = list(wanted)
+        for start in range(0, len(hashes), 900):
+            ids.update(
+                Image.objects.filter(sha256__in=hashes[start : start + 900]).values_list(
+                    "sha256", "id"
+                )
+            )
+        new = [
+            Image(
+                sha256=probed.sha256,
+                format=probed.format,
+                width=probed.width,
+                height=probed.height,
+                size_bytes=probed.size_bytes,
+                location=location,
+            )
+            for sha, (probed, location) in wanted.items()
+            if sha not in ids
+        ]
+        if new:
+            Image.objects.bulk_create(new, batch_size=500)
+            ids.update((image.sha256, image.pk) for image in new)
+        # As before, counted per path: the first path of new content is stored, any other
+        # path (the same bytes again, or content already in the database) reused.
+        stored = {image.sha256 for image in new}
+        for path, result in loaded.items():
+            if isinstance(result, ImageProblem):
+                continue
+            sha = result[0].sha256
+            found[path] = ids[sha]
+            if sha in stored:
+                stored.discard(sha)
+                self.summary.images_stored += 1
+            else:
+                self.summary.images_reused += 1
+        return found
 
 
 # --- write ---------------------------------------------------------------------------------
@@ -362,47 +512,70 @@ def import_records(
     bytes_total: int,
     progress: Progress | None = None,
 ) -> None:
-    """Read and parse ahead in a thread, resolve images and write in chunks, here. A bad record
-    is added to ``rejects`` with ``skip_invalid``, else to ``problems`` (checking goes on, up to
-    MAX_REPORTED_PROBLEMS, but nothing more is written) and ImportFailed is raised at the end;
-    so it is when the file holds no record, or no valid one."""
-    chunk: list[ChunkRow] = []
-    failed = False
-    parsed = ReadAhead(source.records, parse_one, snapshot=lambda: source.counter.bytes_read)
-    try:
-        for position, record, method_id, prepared in parsed:
-            summary.records = position
-            try:
-                if isinstance(record, RecordError):
-                    raise record
-                image_ids = resolver.resolve(record)
-            except RecordError as exc:
+    """Read and parse ahead in a thread (which hands each record's new images to the image
+    workers), resolve images and write in chunks, here. A bad record is added to ``rejects``
+    with ``skip_invalid``, else to ``problems`` (checking goes on, up to MAX_REPORTED_PROBLEMS,
+    but nothing more is written) and ImportFailed is raised at the end; so it is when the file
+    holds no record, or no valid one."""
+    submit = resolver.submit
+
+    def parse_and_submit(item: tuple[int, Any]) -> Parsed:
+        parsed = parse_one(item)
+        if not isinstance(parsed[1], RecordError):
+            submit(parsed[1].image_paths)
+        return parsed
+
+    state = {"failed": False, "full": False}
+
+    def flush(pending: list[Parsed]) -> None:
+        """Resolve a chunk's images, sort out its bad records in order, write the rest."""
+        results = iter(resolver.resolve_chunk([p[1] for p in pending if not _bad(p)]))
+        chunk: list[ChunkRow] = []
+        for _, record, method_id, prepared in pending:
+            image_ids = record if isinstance(record, RecordError) else next(results)
+            if isinstance(image_ids, RecordError):
                 if skip_invalid:
-                    rejects.append(exc.problem)
+                    rejects.append(image_ids.problem)
                     continue
-                failed = True
-                problems.append(exc.problem)
+                state["failed"] = True
+                problems.append(image_ids.problem)
                 if len(problems) >= MAX_REPORTED_PROBLEMS:
-                    break
+                    state["full"] = True
+                    return
                 continue
-            if failed:
-                continue  # keep checking to report more problems, but write nothing more
-            chunk.append((record, image_ids, method_id, prepared))
-            if len(chunk) >= chunk_size:
-                chunks.write(chunk)
-                chunk = []
+            if not state["failed"]:
+                chunk.append((record, image_ids, method_id, prepared))
+        if chunk and not state["failed"]:
+            chunks.write(chunk)
+
+    pending: list[Parsed] = []
+    parsed = ReadAhead(source.records, parse_and_submit, snapshot=lambda: source.counter.bytes_read)
+    try:
+        for item in parsed:
+            summary.records = item[0]
+            pending.append(item)
+            if len(pending) >= chunk_size:
+                flush(pending)
+                pending = []
+                if state["full"]:
+                    break
                 if progress:
-                    progress(position, parsed.snapshot, bytes_total)
+                    progress(summary.records, parsed.snapshot, bytes_total)
+        if pending and not state["full"]:
+            flush(pending)
     finally:
         parsed.close()
-    if failed:
+        resolver.close()
+    if state["failed"]:
         raise ImportFailed(problems)
-    if chunk:
-        chunks.write(chunk)
     if not summary.records:
         raise ImportFailed([RecordProblem("the file holds no records")])
     if summary.items_created == 0 and summary.items_duplicate == 0:
         raise ImportFailed(rejects[:MAX_REPORTED_PROBLEMS] or [RecordProblem("no valid records")])
+
+
+def _bad(parsed: Parsed) -> bool:
+    return isinstance(parsed[1], RecordError)
 
 
 def write_rejects(rejects: list[RecordProblem], target: Path) -> str:

@@ -1,5 +1,5 @@
 """python manage.py import_dataset PATH --dataset NAME [--owner USERNAME] [--format ...]
-[--images DIR_OR_ZIP ...]"""
+[--images DIR_OR_ZIP ...] [--link | --in-place]"""
 
 import sys
 from pathlib import Path
@@ -47,6 +47,21 @@ class Command(BaseCommand):
             default=[],
             metavar="DIR_OR_ZIP",
             help="Folders or zips holding the images.",
+        )
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--link",
+            action="store_true",
+            help="Hard-link image files from the --images folders into the image store instead "
+            "of copying them (they must not be changed in place afterwards); copies, with a "
+            "message, when the folders are on another filesystem. Zip members are copied.",
+        )
+        mode.add_argument(
+            "--in-place",
+            action="store_true",
+            help="Copy nothing: record where each image lives under a read-only image root "
+            "(AUDIT_IMAGE_ROOTS); the --images folders must be inside one. A file that later "
+            "goes missing or changes is reported when served and by check_images.",
         )
         parser.add_argument("--method", help="Construction method key of the items.")
         parser.add_argument(
@@ -106,6 +121,7 @@ class Command(BaseCommand):
                 column_map=_column_map(opts["map"]),
                 owner=owner,
                 progress=progress,
+                image_mode="link" if opts["link"] else "in_place" if opts["in_place"] else "copy",
             )
         except ImportFailed as exc:
             bar.close()
@@ -128,7 +144,13 @@ class Command(BaseCommand):
             ),
             ("rejects", s.rejects, f"written to {s.rejects_path}" if s.rejects_path else ""),
         ]
+        if s.image_mode == "link":
+            rows.append(("images linked", s.images_linked, "hard links into the image store"))
+        elif s.image_mode == "in_place":
+            rows.append(("images in place", s.images_stored, "read from their image root"))
         for label, value, extra in rows:
             self.stdout.write(f"  {label:<17} {value:>10,}   {extra}".rstrip())
+        for note in s.notes:
+            self.stdout.write(self.style.WARNING(f"  note: {note}"))
         rate = f"   ({s.records / s.seconds:,.0f} records/s)" if s.seconds else ""
         self.stdout.write(f"  {'time':<17} {s.seconds:>10.1f} s{rate}")
