@@ -23,7 +23,7 @@ from audit.core.tasks import enqueue_on_commit
 from audit.reports import scores as score_reads
 from audit.reports.adjudication import selectors as adjudication_selectors
 from audit.reports.analysis.judge import judge_comparison
-from audit.reports.analysis.selectors import latest_snapshot
+from audit.reports.analysis.selectors import latest_snapshot, snapshot_full
 from audit.reports.analysis.services import analysis_run
 from audit.reports.models import AnalysisSnapshot, QualityReport, ReportSchedule
 from audit.reports.quality import numbers, presentation, rendering
@@ -48,9 +48,9 @@ def report_recipients(*, campaign: Campaign, schedule=None) -> list[str]:
 
 
 def report_snapshot(*, campaign: Campaign) -> AnalysisSnapshot | None:
-    """The newest succeeded snapshot, analysing first when ratings arrived after it (or none
-    exists). Runs under the analysis lease; if another run holds it, the newest snapshot is
-    used as it is."""
+    """The newest succeeded snapshot, analysing first when ratings arrived after it, when it was
+    an incremental run (a report rests on a full analysis) or when none exists. Runs under the
+    analysis lease; if another run holds it, the newest snapshot is used as it is."""
     snapshot = latest_snapshot(campaign)
     newest = (
         score_reads.rating_rows(campaign_ids=[campaign.pk])
@@ -58,7 +58,8 @@ def report_snapshot(*, campaign: Campaign) -> AnalysisSnapshot | None:
         .values_list("updated_at", flat=True)
         .first()
     )
-    if snapshot is None or (newest is not None and newest > snapshot.created_at):
+    stale = snapshot is None or (newest is not None and newest > snapshot.created_at)
+    if stale or not snapshot_full(snapshot):
         analysis_run(campaign_id=campaign.pk, trigger=AnalysisSnapshot.Trigger.SYNC)
         snapshot = latest_snapshot(campaign)
     return snapshot
