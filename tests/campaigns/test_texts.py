@@ -206,3 +206,36 @@ def test_translations_are_fixed_once_launched(world):
     assert response.status_code == 400
     campaign.refresh_from_db()
     assert campaign.translations == {}
+
+
+# --- the admin checks them as the pages do -----------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_admin_checks_translations(world, client):
+    from django.forms import modelform_factory
+
+    from audit.campaigns.admin import CampaignForm, CriterionForm
+    from audit.campaigns.models import Criterion
+
+    campaign = world["campaign"]
+    form = modelform_factory(Campaign, form=CampaignForm, fields=["translations"])
+    ok = form({"translations": json.dumps({"zh_Hans": {"expert_title": " 评审 "}})},
+              instance=campaign)  # fmt: skip
+    assert ok.is_valid() and ok.cleaned_data["translations"] == {
+        "zh-hans": {"expert_title": "评审"}
+    }
+    bad = form({"translations": json.dumps({"fr": {"expert_title": "x"}})}, instance=campaign)
+    assert not bad.is_valid() and "not one of the languages" in str(bad.errors)
+
+    fields = ["key", "name", "question", "scale_min", "scale_max", "anchors", "translations"]
+    criterion_form = modelform_factory(Criterion, form=CriterionForm, fields=fields)
+    off_scale = json.dumps({"zh-hans": {"anchors": {"4": "x"}}})
+    data = {"key": "a", "name": "A", "question": "", "scale_min": 1, "scale_max": 3,
+            "anchors": "{}", "translations": off_scale}  # fmt: skip
+    bad = criterion_form(data)
+    assert not bad.is_valid() and "is not a score from 1 to 3" in str(bad.errors["translations"])
+
+    client.force_login(world["users"]["staff"])
+    page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+    assert page.status_code == 200 and "translations" in page.content.decode()
