@@ -5,7 +5,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from audit.datasets.models import Dataset
-from audit.regeneration.models import Generation, RegenerationJob
+from audit.regeneration.models import Generation, JudgeRun, RegenerationJob
 
 
 def can_regenerate(user) -> bool:
@@ -118,3 +118,19 @@ def has_items_to_compare(job: RegenerationJob) -> bool:
         and job.output_dataset_id is not None
         and job.output_dataset.items.exists()
     )
+
+
+def judge_runs_visible_to(user) -> QuerySet[JudgeRun]:
+    """Dataset judge runs (pre-screens): their creator's and staff's; campaign runs belong to
+    the campaign's analysis page."""
+    if not user.is_authenticated:
+        return JudgeRun.objects.none()
+    runs = JudgeRun.objects.filter(dataset__isnull=False).select_related("dataset")
+    return runs if user.is_staff else runs.filter(created_by=user)
+
+
+def judge_run_or_404(user, public_id) -> JudgeRun:
+    run = judge_runs_visible_to(user).filter(public_id=public_id).first()
+    if run is None:
+        raise Http404("No such judge run.")
+    return run

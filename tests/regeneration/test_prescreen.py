@@ -7,6 +7,7 @@ import json
 from fractions import Fraction
 
 import pytest
+from django.urls import reverse
 
 from audit.campaigns.criteria import DEFAULT_CRITERIA
 from audit.campaigns.services import campaign_dry_run, campaign_launch
@@ -152,3 +153,76 @@ def by_hand_allocation(units, n, rates):
     for b in order[: left - sum(base.values())]:
         base[b] += 1
     return {**out, **base}
+
+
+def test_the_owner_pre_screens_from_the_run_page(client, rated_dataset, judge_stub):
+    """The owner's flow by pages: start a dataset run, watch it, see the band counts, create
+    the pre-screened draft; an expert or another owner gets 404 everywhere."""
+    from audit.campaigns.models import Campaign
+
+    owner = rated_dataset.owner
+    client.force_login(owner)
+    page = client.get(reverse("regeneration:judge-list"))
+    assert page.status_code == 200 and "dataset-judge-form" in page.content.decode()
+    made = client.post(reverse("regeneration:judge-list"), {
+        "dataset": rated_dataset.pk, "model": "stub-model", "base_url": judge_stub.base_url,
+        "backend": "openai", "temperature": 0, "concurrency": 4,
+    })  # fmt: skip
+    assert made.status_code == 302
+    run = rated_dataset.judge_runs.get()
+    judge_run_execute(run_id=run.pk, backend=get_backend(run))  # what the gpu worker does
+    detail = client.get(made["Location"]).content.decode()
+    scores = [sum(r.values()) / 4 for r in JudgeScore.objects.filter(run=run).values_list(
+        "scores", flat=True)]  # fmt: skip
+    low = sum(1 for s in scores if s < 2.5)
+    assert f'<tr data-band="low"><td>low</td><td class="num">{low}</td>' in detail
+    url = reverse("regeneration:judge-prescreen", args=[run.public_id])
+    refused = client.post(url, {"n": 4, "cut_low": 3, "cut_high": 2, "score": "mean",
+                                "kind": "paired", "rate_low": 3, "rate_mid": 1, "rate_high": 1,
+                                "rate_unscored": 1, "raters_per_item": 1})  # fmt: skip
+    assert refused.status_code == 400 and "must increase" in refused.content.decode()
+    created = client.post(url, {"name": "Low scores first", "n": 4, "cut_low": 2.75,
+                                "cut_high": 3.25, "score": "mean", "kind": "paired",
+                                "rate_low": 3, "rate_mid": 1, "rate_high": 1,
+                                "rate_unscored": 1, "raters_per_item": 1, "seed": 5})  # fmt: skip
+    assert created.status_code == 302
+    campaign = Campaign.objects.get(name="Low scores first")
+    assert created["Location"] == reverse("campaigns:detail", args=[campaign.public_id])
+    assert campaign.status == "draft" and campaign.seed == 5
+    assert campaign.design["rates"] == {"low": 3.0, "mid": 1.0, "high": 1.0, "unscored": 1.0}
+    assert campaign.design["score_source"]["run"] == str(run.public_id)
+    assert "Low scores first" in client.get(made["Location"]).content.decode()
+    dry = client.get(reverse("campaigns:dry-run", args=[campaign.public_id]))
+    assert dry.status_code == 200 and "low" in dry.content.decode()
+    for other in (UserFactory(username="other_owner"),):
+        client.force_login(other)
+        assert client.get(made["Location"]).status_code == 404
+        assert client.post(url, {"n": 2}).status_code == 404
+
+
+def test_the_api_pre_screens_too(client, rated_dataset, judge_stub):
+    owner = rated_dataset.owner
+    client.force_login(owner)
+    made = client.post(reverse("judge-run-list"), {"dataset": rated_dataset.pk,
+                       "model": "stub-model", "base_url": judge_stub.base_url},
+                       content_type="application/json")  # fmt: skip
+    assert made.status_code == 201, made.content
+    run = rated_dataset.judge_runs.get()
+    early = client.post(reverse("judge-run-prescreen", args=[run.public_id]),
+                        {"n": 2, "cuts": [3], "rates": {"low": 2}},
+                        content_type="application/json")  # fmt: skip
+    assert early.status_code == 400 and "not finished" in early.json()["detail"]
+    judge_run_execute(run_id=run.pk, backend=get_backend(run))
+    assert (
+        client.get(reverse("judge-run-detail", args=[run.public_id])).json()["status"]
+        == "succeeded"
+    )
+    answer = client.post(reverse("judge-run-prescreen", args=[run.public_id]),
+                         {"n": 2, "cuts": [3], "rates": {"low": 2}, "kind": "independent",
+                          "seed": 1}, content_type="application/json")  # fmt: skip
+    assert answer.status_code == 201, answer.content
+    from audit.campaigns.models import Campaign
+
+    campaign = Campaign.objects.get(public_id=answer.json()["id"])
+    assert campaign.design["score_source"]["bands"] == ["low", "high"]
+    assert campaign_dry_run(campaign).makeup["strata_fields"] == ["score_band"]

@@ -23,6 +23,7 @@ from audit.campaigns.models import Assignment
 from audit.core.services import api_token_create
 from audit.datasets.models import Image, ImportJob, Method
 from audit.datasets.selectors import image_url
+from audit.regeneration.judge import judge_run_create
 from audit.regeneration.services import job_create as regeneration_job_create
 from audit.reports.analysis.services import analyse_campaign
 from audit.reports.exports.jobs import export_job_create, export_job_run
@@ -160,6 +161,13 @@ PERMISSIONS: dict[str, Rule] = {
     "regeneration:cancel": Rule("job_owner", "regeneration_job"),
     "regeneration:resume": Rule("job_owner", "regeneration_job"),
     "regeneration:compare": Rule("job_owner", "regeneration_job"),
+    # Judge runs over datasets (pre-screens) belong to their creator
+    "regeneration:judge-list": Rule("regenerators"),
+    "regeneration:judge-detail": Rule("job_owner", "judge_run"),
+    "regeneration:judge-prescreen": Rule("job_owner", "judge_run"),
+    "judge-run-list": Rule("regenerators"),
+    "judge-run-detail": Rule("job_owner", "judge_run"),
+    "judge-run-prescreen": Rule("job_owner", "judge_run"),
     # The expert's side
     "annotations:queue": Rule("signed_in"),
     "annotations:campaign": Rule("expert", "expert_campaign"),
@@ -217,6 +225,12 @@ def _kwargs(kind: str, world) -> dict:
         with override_settings(REGENERATION_ALLOWED_SERVERS=["127.0.0.1:9"]):
             job = _regeneration_job(world, campaign)
         return {"public_id": job.public_id}
+    if kind == "judge_run":
+        with override_settings(REGENERATION_ALLOWED_SERVERS=["127.0.0.1:9"]):
+            run = judge_run_create(dataset=campaign.datasets.first(), model="some-model",
+                                   created_by=world["users"]["owner_here"],
+                                   base_url="http://127.0.0.1:9/v1", start=False)  # fmt: skip
+        return {"public_id": run.public_id}
     if kind == "campaign_item":
         return {"public_id": campaign.public_id, "campaign_item_id": campaign.items.first().pk}
     if kind in ("campaign", "api_campaign"):
