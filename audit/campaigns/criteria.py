@@ -1,5 +1,7 @@
 """The default criteria: the four of the PubMedVision expert check, scale 1-5, anchored."""
 
+from audit.campaigns.defaults_zh import DEFAULT_CRITERIA_ZH
+
 DEFAULT_CRITERIA = [
     {
         "key": "accuracy",
@@ -53,3 +55,14 @@ DEFAULT_CRITERIA = [
         },
     },
 ]
+
+
+def with_chinese(criteria) -> list[dict]:
+    """Copies of ``criteria`` carrying the Chinese texts of those in DEFAULT_CRITERIA_ZH."""
+    out = []
+    for c in criteria:
+        c = dict(c)
+        if c.get("key") in DEFAULT_CRITERIA_ZH:
+            c["translations"] = {"zh-hans": DEFAULT_CRITERIA_ZH[c["key"]]}
+        out.append(c)
+    return out

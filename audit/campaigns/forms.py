@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from audit.campaigns import texts
-from audit.campaigns.criteria import DEFAULT_CRITERIA
+from audit.campaigns.criteria import DEFAULT_CRITERIA, with_chinese
+from audit.campaigns.defaults_zh import PUBMEDVISION_GUIDELINES_ZH, PUBMEDVISION_TITLE_ZH
 from audit.campaigns.models import Campaign
 from audit.campaigns.planning import ASSUMED_FIELDS
 from audit.campaigns.presentation import PresentationRules
@@ -336,6 +337,8 @@ class CampaignForm(ExpertsMixin, forms.Form):
             "name": "PubMedVision check",
             "expert_title": "Medical image-text quality audit",
             "guidelines": PUBMEDVISION_GUIDELINES,
+            "expert_title_zh": PUBMEDVISION_TITLE_ZH,
+            "guidelines_zh": PUBMEDVISION_GUIDELINES_ZH,
             "methods": list(Method.objects.filter(key__in=PUBMEDVISION_METHODS)),
             "kind": "paired",
             "n": 90,
@@ -343,7 +346,7 @@ class CampaignForm(ExpertsMixin, forms.Form):
             "raters_per_item": 3,
             "seed": 2024,
             "repeat_share": 0.0,
-            "criteria": criteria_json(DEFAULT_CRITERIA),
+            "criteria": criteria_json(with_chinese(DEFAULT_CRITERIA)),
         }
 
     @staticmethod

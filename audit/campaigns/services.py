@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from audit.campaigns import assignment as assigning
 from audit.campaigns import bulk, sampling, selectors, texts
-from audit.campaigns.criteria import DEFAULT_CRITERIA
+from audit.campaigns.criteria import DEFAULT_CRITERIA, with_chinese
+from audit.campaigns.defaults_zh import PUBMEDVISION_GUIDELINES_ZH, QUALITY_AUDIT_ZH
 from audit.campaigns.models import Assignment, Campaign, Criterion, Membership
 from audit.campaigns.presentation import PresentationRules, guess_options
 from audit.core.services import audit_event_record
@@ -176,6 +177,10 @@ def pubmedvision_check_create(*, name: str, created_by, datasets, experts, seed:
         seed=seed,
         experts=experts,
         guidelines=PUBMEDVISION_GUIDELINES,
+        translations={
+            "zh-hans": {"expert_title": QUALITY_AUDIT_ZH, "guidelines": PUBMEDVISION_GUIDELINES_ZH}
+        },
+        criteria=with_chinese(DEFAULT_CRITERIA),
     )
 
 

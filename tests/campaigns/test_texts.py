@@ -239,3 +239,29 @@ def test_the_admin_checks_translations(world, client):
     client.force_login(world["users"]["staff"])
     page = client.get(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
     assert page.status_code == 200 and "translations" in page.content.decode()
+
+
+# --- the PubMedVision template offers its texts in Chinese -------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_pubmedvision_template_offers_chinese_texts(client, rated_dataset, creator):
+    from audit.campaigns.defaults_zh import DEFAULT_CRITERIA_ZH, PUBMEDVISION_GUIDELINES_ZH
+    from audit.campaigns.services import pubmedvision_check_create
+
+    client.force_login(creator)
+    page = client.get(reverse("campaigns:create") + "?template=pubmedvision").content.decode()
+    assert "医学图文质量评审" in page and "对照图像" in page and "准确性" in page
+    # Every anchor key of the Chinese criteria is a point of the English criteria's scale.
+    for c in DEFAULT_CRITERIA:
+        spec = {**c, "translations": {"zh-hans": DEFAULT_CRITERIA_ZH[c["key"]]}}
+        assert clean_criteria([spec])[0]["translations"]["zh-hans"] == DEFAULT_CRITERIA_ZH[c["key"]]
+
+    campaign = pubmedvision_check_create(name="PMV", created_by=creator,
+                                         datasets=[rated_dataset], experts=[])  # fmt: skip
+    assert campaign.translations["zh-hans"]["guidelines"] == PUBMEDVISION_GUIDELINES_ZH.strip()
+    with translation.override("zh-hans"):
+        assert [c.localized_name for c in campaign.criteria.all()] == [
+            "准确性", "相关性", "完整性", "实用性"
+        ]  # fmt: skip
+    assert [c.name for c in campaign.criteria.all()] == [c["name"] for c in DEFAULT_CRITERIA]
