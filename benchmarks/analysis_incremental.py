@@ -194,6 +194,8 @@ def main() -> int:
         from audit.reports.analysis import compute, datacache, services
 
         timer = Timer()
+        timer.wrap(datacache, "cache_load", "load kept data")
+        timer.wrap(services, "latest_snapshot", "previous snapshot")
         timer.wrap(datacache, "read_campaign", "read")
         timer.wrap(compute, "compute_results", "compute")
         timer.wrap(services, "snapshot_store", "store")

@@ -42,7 +42,8 @@ from audit.reports.analysis.reading import SCORE_DTYPE, CampaignData, load_campa
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+STATUS_WIDTH = max(len(s) for s in Assignment.Status.values)
 ASSIGNMENT_COLUMNS = (
     "expert_id",
     "expert__username",
@@ -115,6 +116,21 @@ def cache_save(campaign: Campaign, read: CampaignRead, snapshot_id: int | None) 
     """Keep ``read``'s data for the next incremental read, tied to the snapshot made from it.
     Failing to write is logged, never fatal (the next run reads everything)."""
     data = read.data
+    rows, keys = data.assignments, data.assignment_keys
+    columns = {
+        "scores": data.scores,
+        "item_ids": data.item_ids,
+        "item_source": data.item_source,
+        "a_id": np.array([k[0] for k in keys], dtype=np.int64),
+        "a_revision": np.array([-1 if k[1] is None else k[1] for k in keys], dtype=np.int64),
+        "a_expert": np.array([a[0] for a in rows], dtype=np.int64),
+        "a_item": np.array([a[2] for a in rows], dtype=np.int64),
+        "a_repeat": np.array([a[3] for a in rows], dtype=bool),
+        "a_status": np.array([a[4] for a in rows], dtype=f"U{STATUS_WIDTH}"),
+        "a_active": np.array([a[5] for a in rows], dtype=np.float64),
+        "a_rating": np.array([-1 if a[6] is None else a[6] for a in rows], dtype=np.int64),
+        "a_skipped": np.array([-1 if a[7] is None else int(a[7]) for a in rows], dtype=np.int8),
+    }
     meta = {
         "version": CACHE_VERSION,
         "campaign": campaign.pk,
@@ -122,13 +138,11 @@ def cache_save(campaign: Campaign, read: CampaignRead, snapshot_id: int | None) 
         "snapshot_id": snapshot_id,
         "criteria": [c.pk for c in data.criteria],
         "guesses_asked": _guesses_asked(campaign),
-        "item_ids": data.item_ids.tolist(),
-        "item_source": data.item_source.tolist(),
         "item_method": data.item_method,
         "item_stratum": data.item_stratum,
         "item_gold": data.item_gold,
-        "assignments": data.assignments,
-        "assignment_keys": data.assignment_keys,
+        "usernames": {str(a[0]): a[1] for a in rows},
+        "flags": [a[8] for a in rows],
         "guesses": data.guesses,
     }
     path = cache_path(campaign.pk)
@@ -138,7 +152,7 @@ def cache_save(campaign: Campaign, read: CampaignRead, snapshot_id: int | None) 
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, scores=data.scores, meta=blob)
+                np.savez(handle, meta=blob, **columns)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -152,28 +166,51 @@ def cache_load(campaign_id: int) -> Cached | None:
     path = cache_path(campaign_id)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            scores = archive["scores"]
             meta = json.loads(archive["meta"].tobytes())
+            if meta.get("version") != CACHE_VERSION or meta.get("campaign") != campaign_id:
+                return None
+            c = {name: archive[name] for name in archive.files if name != "meta"}
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError):
         logger.warning("unreadable analysis cache %s: reading everything", path, exc_info=True)
         return None
-    if meta.get("version") != CACHE_VERSION or meta.get("campaign") != campaign_id:
+    if c["scores"].dtype != SCORE_DTYPE:
         return None
-    if scores.dtype != SCORE_DTYPE:
-        return None
+    names = {int(k): v for k, v in meta["usernames"].items()}
+    experts = c["a_expert"].tolist()
+    assignments = list(
+        zip(
+            experts,
+            [names[e] for e in experts],
+            c["a_item"].tolist(),
+            c["a_repeat"].tolist(),
+            c["a_status"].tolist(),
+            c["a_active"].tolist(),
+            [None if r < 0 else r for r in c["a_rating"].tolist()],
+            [None if s < 0 else bool(s) for s in c["a_skipped"].tolist()],
+            meta["flags"],
+            strict=True,
+        )
+    )
+    keys = list(
+        zip(
+            c["a_id"].tolist(),
+            [None if r < 0 else r for r in c["a_revision"].tolist()],
+            strict=True,
+        )
+    )
     data = CampaignData(
         criteria=[],
-        item_ids=np.array(meta["item_ids"], dtype=np.int64),
-        item_source=np.array(meta["item_source"], dtype=np.int64),
+        item_ids=c["item_ids"],
+        item_source=c["item_source"],
         item_method=meta["item_method"],
         item_stratum=[tuple(s) for s in meta["item_stratum"]],
         item_gold=meta["item_gold"],
-        assignments=[tuple(row) for row in meta["assignments"]],
-        scores=scores,
+        assignments=assignments,
+        scores=c["scores"],
         guesses=[tuple(row) for row in meta["guesses"]],
-        assignment_keys=[tuple(row) for row in meta["assignment_keys"]],
+        assignment_keys=keys,
     )
     return Cached(
         data=data,
@@ -182,12 +219,6 @@ def cache_load(campaign_id: int) -> Cached | None:
         watermark=datetime.fromisoformat(meta["watermark"]),
         snapshot_id=meta["snapshot_id"],
     )
-
-
-def cache_snapshot_id(campaign_id: int) -> int | None:
-    """The snapshot the kept data was analysed into (None without a usable file)."""
-    cached = cache_load(campaign_id)
-    return cached.snapshot_id if cached is not None else None
 
 
 # --------------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def analyse_campaign(
     afresh from all the ratings either way. Otherwise everything is read and computed afresh."""
     started = time.perf_counter()
     n_resamples = int(n_resamples or settings.ANALYSIS_BOOTSTRAP_REPLICATES)
-    cached = datacache.cache_load(campaign.pk)
+    cached = datacache.cache_load(campaign.pk) if incremental else None
     read = datacache.read_campaign(campaign, incremental=incremental, cached=cached)
     data = read.data
     if heartbeat is not None:
