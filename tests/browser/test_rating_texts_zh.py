@@ -114,3 +114,23 @@ def test_the_rating_page_shows_the_chinese_anchor_of_the_focused_score(
     assert "准确性 — " + ACCURACY_ZH["question"] in dialog.inner_text()
     assert ACCURACY_ZH["anchors"]["1"] in dialog.inner_text()
     screenshot("rate-guidelines-zh")
+
+
+def test_the_owner_gives_the_chinese_texts_on_the_template_form(
+    page, live_server, rated_dataset, screenshot
+):
+    from django.contrib.auth.models import Permission
+
+    from tests.browser.test_owner_pages import site_login as owner_login
+    from tests.factories import PASSWORD
+
+    owner = rated_dataset.owner
+    owner.user_permissions.add(Permission.objects.get(codename="add_campaign"))
+    owner_login(
+        page, live_server, owner.username, PASSWORD, "/campaigns/new/?template=pubmedvision"
+    )
+    assert page.locator("#id_expert_title_zh").input_value() == "医学图文质量评审"
+    assert "对照图像" in page.locator("#id_guidelines_zh").input_value()
+    assert '"准确性"' in page.locator("#id_criteria").input_value()
+    page.locator("#id_guidelines_zh").scroll_into_view_if_needed()
+    screenshot("owner-form-zh-texts")
