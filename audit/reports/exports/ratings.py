@@ -86,6 +86,9 @@ LONG_COLUMNS = [
     Column("modality", "category"),
     Column("body_part", "category"),
     Column("stratum", "str"),
+    # The item's probability of being drawn (n_h / N_h of its stratum; 1 for gold items): weight
+    # by 1 / inclusion_probability for design-unbiased estimates when it differs between items.
+    Column("inclusion_probability", "float"),
     Column("expert", "category"),
     Column("is_repeat", "bool"),
     Column("criterion", "category"),
@@ -133,7 +136,8 @@ class _RatingShaper:
             self.campaign, row[f["rating_id"]], row[f["campaign_item_id"]], row[f["item_id"]],
             row[f["item_external_id"]], row[f["source_pair_id"]], row[f["method"]],
             row[f["dataset"]], row[f["modality"]], row[f["body_part"]],
-            self.stratum.column([row[f["stratum"]]])[0], expert, bool(row[f["is_repeat"]]),
+            self.stratum.column([row[f["stratum"]]])[0], row[f["inclusion_probability"]],
+            expert, bool(row[f["is_repeat"]]),
         ]  # fmt: skip
 
     def tail(self, row) -> list:
@@ -155,7 +159,8 @@ class _RatingShaper:
             [self.campaign] * len(rows), c[f["rating_id"]], c[f["campaign_item_id"]],
             c[f["item_id"]], c[f["item_external_id"]], c[f["source_pair_id"]], c[f["method"]],
             c[f["dataset"]], c[f["modality"]], c[f["body_part"]],
-            self.stratum.column(c[f["stratum"]]), expert, [bool(v) for v in c[f["is_repeat"]]],
+            self.stratum.column(c[f["stratum"]]), c[f["inclusion_probability"]], expert,
+            [bool(v) for v in c[f["is_repeat"]]],
             c[f["criterion"]], c[f["score"]], self.flags.column(c[f["flags"]]), c[f["comment"]],
             [float(v) for v in c[f["active_seconds"]]], c[f["submitted_at"]], c[f["revision"]],
         ]  # fmt: skip

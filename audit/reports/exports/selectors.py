@@ -59,7 +59,8 @@ def export_jobs_visible_to(user) -> QuerySet[ExportJob]:
 # The columns of rating_rows, in order.
 RATING_FIELDS = (
     "rating_id", "campaign_item_id", "item_id", "item_external_id", "source_pair_id", "method",
-    "dataset", "modality", "body_part", "stratum", "expert_id", "expert_username", "is_repeat",
+    "dataset", "modality", "body_part", "stratum", "inclusion_probability", "expert_id",
+    "expert_username", "is_repeat",
     "criterion", "score", "flags", "comment", "active_seconds", "submitted_at", "revision",
     "skipped", "skip_reason",
 )  # fmt: skip
@@ -83,7 +84,8 @@ def _ratings_sql(*, with_unscored: bool) -> str:
 
     return f"""
         SELECT r.id, ci.id, i.id, i.external_id, i.source_pair_id, m.key, d.name, i.modality,
-               i.body_part, ci.stratum, a.expert_id, u.username, a.is_repeat, c.key, s.value,
+               i.body_part, ci.stratum, ci.inclusion_probability, a.expert_id, u.username,
+               a.is_repeat, c.key, s.value,
                r.flags, r.comment, r.active_seconds, {_utc_text("r.submitted_at")}, r.revision,
                r.skipped,
                r.skip_reason
@@ -197,6 +199,7 @@ _LONG_COPY_SQL = """
                    i.body_part AS body_part,
                    array_to_string(ARRAY(SELECT jsonb_array_elements_text(ci.stratum)), ' / ')
                        AS stratum,
+                   ci.inclusion_probability AS inclusion_probability,
                    x.expert AS expert,
                    CASE WHEN a.is_repeat THEN 'True' ELSE 'False' END AS is_repeat,
                    NULLIF(array_to_string(
@@ -217,7 +220,8 @@ _LONG_COPY_SQL = """
         SELECT %s AS campaign, rr.rating_id, rr.campaign_item_id, rr.item_id,
                {item_external_id} AS item_external_id, rr.source_pair_id, {method} AS method,
                {dataset} AS dataset, {modality} AS modality, {body_part} AS body_part,
-               {stratum} AS stratum, {expert} AS expert, rr.is_repeat,
+               {stratum} AS stratum, rr.inclusion_probability, {expert} AS expert,
+               rr.is_repeat,
                {criterion} AS criterion, s.value AS score, {flags} AS flags,
                {comment} AS comment, rr.active_seconds, rr.submitted_at, rr.revision
         FROM rr

@@ -83,6 +83,7 @@ def expected_long(campaign, *, names: bool = False) -> list[dict]:
             "modality": ci.item.modality,
             "body_part": ci.item.body_part,
             "stratum": " / ".join(ci.stratum),
+            "inclusion_probability": ci.inclusion_probability,
             "expert": expert,
             "is_repeat": a.is_repeat,
             "flags": list(r.flags),

@@ -43,7 +43,7 @@ def normal(value, column: str, fmt: str):
         if column in ("rating_id", "campaign_item_id", "item_id", "source_pair_id", "revision",
                       "score", *CRITERIA):  # fmt: skip
             return int(value) if value != "" else None
-        if column == "active_seconds":
+        if column in ("active_seconds", "inclusion_probability"):
             return float(value)
         if column in ("is_repeat", "skipped"):
             return value == "True"
@@ -52,7 +52,8 @@ def normal(value, column: str, fmt: str):
 
 SHARED = [
     "campaign", "rating_id", "campaign_item_id", "item_id", "item_external_id", "source_pair_id",
-    "method", "dataset", "modality", "body_part", "stratum", "expert", "is_repeat", "flags",
+    "method", "dataset", "modality", "body_part", "stratum", "inclusion_probability", "expert",
+    "is_repeat", "flags",
     "comment", "active_seconds", "submitted_at", "revision",
 ]  # fmt: skip
 
@@ -69,7 +70,7 @@ def test_long_export_reads_back_equal_to_the_database(rated_campaign, tmp_path, 
         for key, value in r["scores"].items()
     ]
     assert rows == len(got) == len(expected) > 200
-    assert list(got[0]) == [*SHARED[:13], "criterion", "score", *SHARED[13:]]
+    assert list(got[0]) == [*SHARED[:14], "criterion", "score", *SHARED[14:]]
     normalized = [{k: normal(v, k, fmt) for k, v in row.items()} for row in got]
     assert normalized == expected
     # the revised rating and the awkward comment came through
