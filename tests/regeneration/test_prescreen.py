@@ -192,6 +192,8 @@ def test_the_owner_pre_screens_from_the_run_page(client, rated_dataset, judge_st
     assert campaign.design["rates"] == {"low": 3.0, "mid": 1.0, "high": 1.0, "unscored": 1.0}
     assert campaign.design["score_source"]["run"] == str(run.public_id)
     assert "Low scores first" in client.get(made["Location"]).content.decode()
+    shown = client.get(created["Location"]).content.decode()
+    assert "relative sampling rates" in shown and "low 3.0, mid 1.0, high 1.0" in shown
     dry = client.get(reverse("campaigns:dry-run", args=[campaign.public_id]))
     assert dry.status_code == 200 and "low" in dry.content.decode()
     for other in (UserFactory(username="other_owner"),):
