@@ -6,6 +6,8 @@ from collections.abc import Iterable, Sequence
 
 from django.core.exceptions import ValidationError
 
+from audit.campaigns.criteria import DEFAULT_CRITERIA, with_chinese
+from audit.campaigns.defaults_zh import PUBMEDVISION_GUIDELINES_ZH, QUALITY_AUDIT_ZH
 from audit.campaigns.models import Campaign
 from audit.campaigns.services import PUBMEDVISION_GUIDELINES, campaign_create
 from audit.datasets.models import Item
@@ -54,4 +56,9 @@ def comparison_campaign_create(
         seed=seed,
         experts=experts,
         guidelines=PUBMEDVISION_GUIDELINES,
+        # In Chinese too, for experts reading in Chinese (as the PubMedVision template).
+        translations={
+            "zh-hans": {"expert_title": QUALITY_AUDIT_ZH, "guidelines": PUBMEDVISION_GUIDELINES_ZH}
+        },
+        criteria=with_chinese(DEFAULT_CRITERIA),
     )
