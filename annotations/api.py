@@ -20,6 +20,7 @@ from annotations.serializers import (
     RatingDraftSerializer,
     RatingSubmitResultSerializer,
     RatingSubmitSerializer,
+    plain_writer,
 )
 from audit.campaigns.models import Assignment
 from audit.campaigns.selectors import expert_campaign_or_404
@@ -28,13 +29,15 @@ TAG = ["expert"]
 NOT_FOUND = OpenApiResponse(description="No such campaign or item in your queue.")
 
 
-# The item's shape, built once: an output serializer keeps no per-request state, and building
-# its nested fields again for every item cost more than the rest of the serialisation.
-_ASSIGNMENT_OUT = ExpertAssignmentSerializer()
+# The item's and the submit answer's shapes, as plain writers built once from the serializers
+# (which stay the declared shape and the schema's): DRF's per-field serialisation of every item
+# cost more than the rest of the answer.
+_ASSIGNMENT_OUT = plain_writer(ExpertAssignmentSerializer())
+_SUBMIT_OUT = plain_writer(RatingSubmitResultSerializer())
 
 
 def assignment_out(page: selectors.RatingPage) -> dict:
-    return _ASSIGNMENT_OUT.to_representation(assignment_payload(page))
+    return _ASSIGNMENT_OUT(assignment_payload(page))
 
 
 def assignment_payload(page: selectors.RatingPage) -> dict:
@@ -193,7 +196,7 @@ class SubmitView(APIView):
             "done": done.upcoming is None,
         }
         return Response(
-            RatingSubmitResultSerializer(result).data,
+            _SUBMIT_OUT(result),
             status=status.HTTP_200_OK if done.duplicate else status.HTTP_201_CREATED,
         )
 

@@ -174,3 +174,46 @@ class ExpertHistoryEntrySerializer(serializers.Serializer):
     skipped = serializers.BooleanField()
     skip_reason = serializers.CharField(allow_blank=True)
     revision = serializers.IntegerField()
+
+
+# --- plain output ---------------------------------------------------------------------------
+
+
+def plain_writer(serializer: serializers.Serializer):
+    """A function that writes what ``serializer.to_representation`` would for trusted data
+    built by our own code (dicts with the declared keys), without DRF's per-field machinery:
+    the hot expert responses use it, the serializer stays the declared shape (and the schema's).
+    Nested serializers keep only their declared fields, UUIDs become text, integers int; other
+    fields write with their own ``to_representation``."""
+    return _writer(serializer)
+
+
+def _writer(field):
+    if isinstance(field, serializers.ListSerializer):
+        child = _writer(field.child)
+        return lambda value: [child(v) for v in value]
+    if isinstance(field, serializers.Serializer):
+        parts = [(name, f.source, _writer(f)) for name, f in field.fields.items()]
+        return lambda value: (
+            None
+            if value is None
+            else {
+                name: (None if (v := value[source]) is None else write(v))
+                for name, source, write in parts
+            }
+        )
+    if isinstance(field, serializers.UUIDField):
+        return str
+    if isinstance(field, serializers.IntegerField):
+        return int
+    if isinstance(field, serializers.BooleanField):
+        return bool
+    if isinstance(field, serializers.CharField):
+        return str
+    if isinstance(field, serializers.DictField):
+        child = _writer(field.child)
+        return lambda value: {str(k): child(v) for k, v in value.items()}
+    if isinstance(field, serializers.ListField):
+        child = _writer(field.child)
+        return lambda value: [child(v) for v in value]
+    return field.to_representation
