@@ -104,10 +104,14 @@ class Criterion(models.Model):
     def localized(self, language: str | None = None) -> dict:
         """Name, question and every scale point's anchor as experts read them in ``language``
         (the active one by default), English where not given."""
+        given = texts.in_language(self.translations, language)
+        anchors, given_anchors = self.anchors or {}, given.get("anchors") or {}
         return {
-            "name": texts.text(self.translations, "name", self.name, language),
-            "question": texts.text(self.translations, "question", self.question, language),
-            "anchors": texts.anchors(self.translations, self.anchors, self.scale, language),
+            "name": given.get("name") or self.name,
+            "question": given.get("question") or self.question,
+            "anchors": {
+                str(v): given_anchors.get(str(v)) or anchors.get(str(v), "") for v in self.scale
+            },
         }
 
 
