@@ -6,6 +6,7 @@ import hashlib
 import io
 import os
 import stat
+import struct
 import tempfile
 import threading
 import warnings
@@ -112,8 +113,7 @@ class ImageSources:
                 if info.file_size > limit:
                     raise ImageProblem(f"{info.file_size:,} bytes, more than the {limit:,} allowed")
                 try:
-                    with archive.open(info) as fh:
-                        data = fh.read(limit + 1)
+                    data = _read_member(archive, info, limit)
                 except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                     # e.g. a member whose declared size or CRC lies (a crafted zip bomb).
                     raise ImageProblem(f"damaged zip member ({exc})") from None
@@ -151,6 +151,33 @@ class ImageSources:
     def close(self) -> None:
         for archive in self._zips:
             archive.close()
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A stored or deflated member's bytes, up to ``limit + 1``, read with ``os.pread`` (no
+    shared file position: threads read members at once, without zipfile's lock and per-read
+    Python work), its size and CRC checked. Anything else goes through zipfile."""
+    plain = info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+    if info.flag_bits & 0x1 or not plain or archive.fp is None:
+        with archive.open(info) as fh:
+            return fh.read(limit + 1)
+    fd = archive.fp.fileno()
+    header = os.pread(fd, 30, info.header_offset)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile("bad local file header")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    raw = os.pread(fd, info.compress_size, info.header_offset + 30 + name_length + extra_length)
+    if len(raw) != info.compress_size:
+        raise zipfile.BadZipFile("truncated member")
+    if info.compress_type == zipfile.ZIP_STORED:
+        data = raw
+    else:
+        data = zlib.decompressobj(-15).decompress(raw, limit + 1)
+    if len(data) > limit:
+        return data
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"bad size or CRC-32 for file {info.filename[:200]!r}")
+    return data
 
 
 _SYMLINK = object()
@@ -278,8 +305,43 @@ def probe_image(data: bytes) -> ProbedImage:
     )
 
 
-def store_path(sha256: str, fmt: str) -> Path:
+def store_target(sha256: str, fmt: str) -> Path:
+    """Where the store puts an image: one level of 256 folders. (Two levels, 65,536 folders,
+    made an import create a folder for almost every image until the store held a few hundred
+    thousand: as many metadata writes as the files themselves.)"""
+    return settings.IMAGE_STORE_DIR / sha256[:2] / f"{sha256}.{ALLOWED_FORMATS[fmt]}"
+
+
+def _legacy_store_path(sha256: str, fmt: str) -> Path:
     return settings.IMAGE_STORE_DIR / sha256[:2] / sha256[2:4] / f"{sha256}.{ALLOWED_FORMATS[fmt]}"
+
+
+LAYOUT_MARKER = ".one-level"
+
+
+def _has_legacy_layout() -> bool:
+    """Whether the store may hold two-level folders (made before 2026-12-04): unless it was
+    started empty with the one-level layout, which leaves a marker file."""
+    root = settings.IMAGE_STORE_DIR
+    marker = root / LAYOUT_MARKER
+    if marker.exists():
+        return False
+    root.mkdir(parents=True, exist_ok=True)
+    with os.scandir(root) as entries:
+        if next(entries, None) is None:
+            marker.touch()
+            return False
+    return True
+
+
+def store_path(sha256: str, fmt: str) -> Path:
+    """The stored image's file: where the store puts it, or where stores made before
+    2026-12-04 put it (two folder levels) when it is there."""
+    target = store_target(sha256, fmt)
+    if target.exists():
+        return target
+    legacy = _legacy_store_path(sha256, fmt)
+    return legacy if legacy.exists() else target
 
 
 # Why a hard link could not be made, and the file was copied instead.
@@ -301,11 +363,19 @@ class ImageStoreWriter:
         self.link_fallback: str | None = None  # why --link copied instead, once
         self._dirs: set[Path] = set()
         self._lock = threading.Lock()
+        self._legacy: bool | None = None  # does the store hold two-level folders?
 
     def _target(self, probed: ProbedImage) -> Path | None:
         """Where the image goes, its folder made; None when the store already has it."""
-        target = store_path(probed.sha256, probed.format)
+        target = store_target(probed.sha256, probed.format)
         if target.exists():
+            return None
+        if self._legacy is None:
+            marked = (settings.IMAGE_STORE_DIR / LAYOUT_MARKER).exists()
+            self._legacy = _has_legacy_layout()
+            if not marked and not self._legacy:  # made now: taken back with the files
+                self.created.append(settings.IMAGE_STORE_DIR / LAYOUT_MARKER)
+        if self._legacy and _legacy_store_path(probed.sha256, probed.format).exists():
             return None
         parent = target.parent
         if parent not in self._dirs:
@@ -319,10 +389,15 @@ class ImageStoreWriter:
             return store_path(probed.sha256, probed.format)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.close(fd)
+            fd = -1
             os.replace(tmp, target)
         except BaseException:
+            if fd >= 0:
+                os.close(fd)
             Path(tmp).unlink(missing_ok=True)
             raise
         self.created.append(target)
@@ -377,10 +452,9 @@ def root_of(folder: Path) -> tuple[str, Path] | None:
 
 
 def in_place_location(path: Path, root: tuple[str, Path]) -> str:
-    """What an in-place image records: "<root name>/<path under the root>". ``path`` is
-    resolved; one outside the root (a symbolic link out of it) is refused."""
+    """What an in-place image records: "<root name>/<path under the root>". ``path`` must be
+    resolved (as ImageSources.locate gives it); one outside the root is refused."""
     name, root_path = root
-    path = Path(path).resolve()
     if not path.is_relative_to(root_path):
         raise ImageProblem(f"resolves outside the image root {name!r}")
     return f"{name}/{path.relative_to(root_path).as_posix()}"

@@ -162,6 +162,7 @@ def dataset_import(
                     sources,
                     store,
                     summary,
+                    writer=writer,
                     mode=image_mode,
                     threads=settings.IMPORT_IMAGE_THREADS,
                 ),

@@ -37,8 +37,8 @@ from audit.datasets.images import (
 )
 from audit.datasets.importers.formats import FORMATS, ImportOptions, ParsedRecord, guess_format
 from audit.datasets.importers.reading import READERS, ByteCounter, ReadAhead, detect_container
-from audit.datasets.importers.writers import ItemRow, OrmWriter, PairRow
-from audit.datasets.models import Image, Method
+from audit.datasets.importers.writers import ImageRow, ItemRow, OrmWriter, PairRow
+from audit.datasets.models import Method
 
 MAX_REPORTED_PROBLEMS = 100
 Progress = Callable[[int, int, int], None]  # records read, bytes read, bytes in all
@@ -214,11 +214,13 @@ class ImageResolver:
         store: ImageStoreWriter,
         summary: ImportSummary,
         *,
+        writer: OrmWriter,
         mode: str = "copy",
         threads: int = 1,
     ):
         self.sources = sources
         self.store = store
+        self.writer = writer
         self.summary = summary
         self.mode = summary.image_mode = mode
         self.roots = {d: root_of(d) for d in sources.dirs} if mode == "in_place" else {}
@@ -316,32 +318,17 @@ class ImageResolver:
                 found[path] = result
             else:
                 wanted.setdefault(result[0].sha256, result)
-        ids: dict[str, int] = {}
-        hashes = list(wanted)
-        for start in range(0, len(hashes), 900):
-            ids.update(
-                Image.objects.filter(sha256__in=hashes[start : start + 900]).values_list(
-                    "sha256", "id"
-                )
-            )
+        ids = self.writer.lookup_images(list(wanted)) if wanted else {}
         new = [
-            Image(
-                sha256=probed.sha256,
-                format=probed.format,
-                width=probed.width,
-                height=probed.height,
-                size_bytes=probed.size_bytes,
-                location=location,
-            )
-            for sha, (probed, location) in wanted.items()
+            ImageRow(p.sha256, p.format, p.width, p.height, p.size_bytes, location)
+            for sha, (p, location) in wanted.items()
             if sha not in ids
         ]
         if new:
-            Image.objects.bulk_create(new, batch_size=500)
-            ids.update((image.sha256, image.pk) for image in new)
+            ids.update(self.writer.create_images(new))
         # As before, counted per path: the first path of new content is stored, any other
         # path (the same bytes again, or content already in the database) reused.
-        stored = {image.sha256 for image in new}
+        stored = {row.sha256 for row in new}
         for path, result in loaded.items():
             if isinstance(result, ImageProblem):
                 continue
