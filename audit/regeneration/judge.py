@@ -237,12 +237,15 @@ def _units(run: JudgeRun, ids: list[int]) -> list[tuple[int, Item]]:
     return [(item.pk, item) for item in Item.objects.filter(pk__in=ids).order_by("pk")]
 
 
-def judge_run_execute(*, run_id: int, backend=None) -> JudgeRun:
-    """Score every item of the run's campaign or dataset that the run has not scored yet."""
+def judge_run_execute(*, run_id: int, backend=None, limit: int | None = None) -> JudgeRun:
+    """Score every item of the run's campaign or dataset that the run has not scored yet; with
+    ``limit``, at most that many, leaving the run ``running`` when some are left (the task then
+    queues the next chunk: a dataset's run is never one task holding every item)."""
     run = JudgeRun.objects.select_related("campaign").get(pk=run_id)
     if run.status in (JudgeRun.Status.SUCCEEDED, JudgeRun.Status.FAILED):
         return run
     JudgeRun.objects.filter(pk=run.pk).update(status=JudgeRun.Status.RUNNING)
+    run.status = JudgeRun.Status.RUNNING
     criteria = run_criteria(run)
     rules = PresentationRules.from_design(run.campaign.design if run.campaign_id else {})
     unit_field = "campaign_item_id" if run.campaign_id else "item_id"
@@ -253,6 +256,8 @@ def judge_run_execute(*, run_id: int, backend=None) -> JudgeRun:
         run.save(update_fields=["status", "error", "finished_at"])
         return run
     todo = _todo(run)
+    more = limit is not None and len(todo) > limit
+    todo = todo[:limit] if more else todo
     for start in range(0, len(todo), BATCH):
         batch = _units(run, todo[start : start + BATCH])
         images: dict[int, list] = {}
@@ -292,5 +297,6 @@ def judge_run_execute(*, run_id: int, backend=None) -> JudgeRun:
             JudgeScore.objects.get_or_create(run=run, **{unit_field: unit}, defaults=row)
     if hasattr(backend, "close"):
         backend.close()
-    _finish(run)
+    if not more:
+        _finish(run)
     return run

@@ -42,6 +42,20 @@ def run_chunk(self, job_id: int, offset: int) -> int | None:
     time_limit=3900,
 )
 def run_judge(run_id: int) -> str:
-    from audit.regeneration.judge import judge_run_execute
+    """One chunk of a judge run (JUDGE_CHUNK_ITEMS items); the next chunk is queued while items
+    are left. Idempotent: a chunk delivered twice scores nothing twice."""
+    from django.conf import settings
 
-    return judge_run_execute(run_id=run_id).status
+    from audit.regeneration.judge import judge_run_execute
+    from audit.regeneration.models import JudgeRun
+
+    limit = getattr(settings, "JUDGE_CHUNK_ITEMS", 1024)
+    try:
+        status = judge_run_execute(run_id=run_id, limit=limit).status
+    except SoftTimeLimitExceeded:
+        # What was scored stays; the rest goes on in a fresh task.
+        run_judge.apply_async((run_id,), countdown=1)
+        return "continued"
+    if status == JudgeRun.Status.RUNNING:
+        run_judge.delay(run_id)
+    return status

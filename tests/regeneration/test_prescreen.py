@@ -228,3 +228,23 @@ def test_the_api_pre_screens_too(client, rated_dataset, judge_stub):
     campaign = Campaign.objects.get(public_id=answer.json()["id"])
     assert campaign.design["score_source"]["bands"] == ["low", "high"]
     assert campaign_dry_run(campaign).makeup["strata_fields"] == ["score_band"]
+
+
+def test_the_task_scores_a_dataset_in_chunks(settings, rated_dataset, judge_stub):
+    """The gpu task scores at most JUDGE_CHUNK_ITEMS items and queues itself for the rest."""
+    from unittest import mock
+
+    from audit.regeneration import tasks
+
+    settings.JUDGE_CHUNK_ITEMS = 15
+    owner = rated_dataset.owner
+    run = judge_run_create(dataset=rated_dataset, created_by=owner, model="stub-model",
+                           base_url=judge_stub.base_url, start=False)  # fmt: skip
+    with mock.patch.object(tasks.run_judge, "delay") as queued:
+        assert tasks.run_judge.run(run.pk) == "running"
+        assert JudgeScore.objects.filter(run=run).count() == 15 and queued.call_count == 1
+        tasks.run_judge.run(run.pk)
+        assert tasks.run_judge.run(run.pk) == "succeeded"
+    assert queued.call_count == 2
+    run.refresh_from_db()
+    assert run.n_scored == run.n_items == 40 and len(judge_stub.requests) == 40
