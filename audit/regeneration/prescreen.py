@@ -92,6 +92,11 @@ def judge_bands(campaign: Campaign, candidates) -> dict[int, str]:
     """The score band of each candidate item of a pre-screened campaign (the campaigns layer's
     score source "judge"): its own band (independent design) or its source pair's (paired)."""
     rule = campaign.design["score_source"]
+    if not JudgeRun.objects.filter(pk=rule["run_id"], public_id=rule["run"]).exists():
+        raise ValidationError(
+            "The judge run this campaign was pre-screened with no longer exists: its score "
+            "bands cannot be computed again. Create the campaign again from another run."
+        )
     scores = _run_scores(rule["run_id"], rule["score"])
     cuts = rule["cuts"]
     if campaign.design.get("kind") != "paired":

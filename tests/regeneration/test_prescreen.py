@@ -248,3 +248,14 @@ def test_the_task_scores_a_dataset_in_chunks(settings, rated_dataset, judge_stub
     assert queued.call_count == 2
     run.refresh_from_db()
     assert run.n_scored == run.n_items == 40 and len(judge_stub.requests) == 40
+
+
+def test_a_draft_whose_run_is_gone_refuses_to_sample(rated_dataset, judge_stub):
+    from django.core.exceptions import ValidationError
+
+    run = dataset_run(rated_dataset, judge_stub)
+    campaign = prescreened_campaign_create(run=run, created_by=rated_dataset.owner, n=2,
+                                           cuts=[3], rates={"low": 2}, seed=1)  # fmt: skip
+    run.delete()
+    with pytest.raises(ValidationError, match="no longer exists"):
+        campaign_dry_run(campaign)
