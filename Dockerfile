@@ -12,10 +12,11 @@ RUN useradd --create-home --uid 1000 audit \
     && mkdir /data \
     && chown audit:audit /data
 
-# WeasyPrint (PDF quality reports) needs Pango, HarfBuzz, fontconfig and a font.
+# WeasyPrint (PDF quality reports) needs Pango, HarfBuzz, fontconfig and fonts: DejaVu for Latin,
+# WenQuanYi Micro Hei for a report in Chinese.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b \
-       libfontconfig1 fonts-dejavu-core \
+       libfontconfig1 fonts-dejavu-core fonts-wqy-microhei \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.utils.translation import gettext_noop
 
 # Above this many items a stratified sample is used (bounded time for big campaigns).
 MAX_ITEMS = 10_000
@@ -50,12 +51,12 @@ class BlindingStrength:
     def reading(self) -> str:
         lift = self.lift
         if lift is None:
-            return self.reason or "not computed"
+            return self.reason or gettext_noop("not computed")
         if lift < 0.1:
-            return "Methods cannot be told apart from the text (near chance)."
+            return gettext_noop("Methods cannot be told apart from the text (near chance).")
         if lift < 0.4:
-            return "Methods are partly recognisable from the text."
-        return "Methods are easy to recognise from the text: blinding is weak."
+            return gettext_noop("Methods are partly recognisable from the text.")
+        return gettext_noop("Methods are easy to recognise from the text: blinding is weak.")
 
     def as_dict(self) -> dict:
         return {

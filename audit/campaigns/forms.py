@@ -21,14 +21,14 @@ from audit.datasets.selectors import datasets_visible_to
 User = get_user_model()
 
 PUBMEDVISION_METHODS = ["native_caption", "llm_reformatted", "mllm_distill", "mllm_reformatted"]
-STRATA_CHOICES = [("modality", "Modality"), ("body_part", "Body part")]
+STRATA_CHOICES = [("modality", _("Modality")), ("body_part", _("Body part"))]
 KIND_CHOICES = [
-    ("paired", "Paired: the same source pairs seen through every method"),
-    ("independent", "Independent: each method sampled on its own"),
+    ("paired", _("Paired: the same source pairs seen through every method")),
+    ("independent", _("Independent: each method sampled on its own")),
 ]
 ALLOCATION_CHOICES = [
-    ("proportional", "Proportional to stratum size"),
-    ("equal", "Equal per stratum"),
+    ("proportional", _("Proportional to stratum size")),
+    ("equal", _("Equal per stratum")),
 ]
 _KEY = re.compile(r"^[-a-zA-Z0-9_]+$")
 # The language of the form's second title and guidelines (the API takes any of texts.languages()).
@@ -169,17 +169,20 @@ def specialties_text(memberships) -> str:
 
 
 class CampaignForm(ExpertsMixin, forms.Form):
-    name = forms.CharField(max_length=200, help_text="Seen by owners only.")
+    name = forms.CharField(label=_("Name"), max_length=200, help_text=_("Seen by owners only."))
     expert_title = forms.CharField(
         max_length=200,
         initial="Quality audit",
-        label="Title shown to experts",
-        help_text="Experts see this instead of the name; it must not reveal methods or datasets.",
+        label=_("Title shown to experts"),
+        help_text=_(
+            "Experts see this instead of the name; it must not reveal methods or datasets."
+        ),
     )
     guidelines = forms.CharField(
+        label=_("Guidelines"),
         widget=forms.Textarea(attrs={"rows": 10}),
         required=False,
-        help_text="Markdown, shown to experts. Raw HTML is shown as text.",
+        help_text=_("Markdown, shown to experts. Raw HTML is shown as text."),
     )
     # The same two texts in Simplified Chinese, for experts whose page is in Chinese; left
     # empty, they read the English.
@@ -197,49 +200,61 @@ class CampaignForm(ExpertsMixin, forms.Form):
         help_text=_("Optional, Markdown. Experts whose page is in Chinese see them; empty: the "
                     "English guidelines."),
     )  # fmt: skip
-    datasets = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple)
+    datasets = forms.ModelMultipleChoiceField(
+        label=_("Datasets"), queryset=None, widget=forms.CheckboxSelectMultiple
+    )
     methods = forms.ModelMultipleChoiceField(
         queryset=Method.objects.all(),
         to_field_name="key",
         widget=forms.CheckboxSelectMultiple,
-        label="Compared methods",
+        label=_("Compared methods"),
     )
-    kind = forms.ChoiceField(choices=KIND_CHOICES, initial="paired", label="Design")
+    kind = forms.ChoiceField(choices=KIND_CHOICES, initial="paired", label=_("Design"))
     n = forms.IntegerField(
         min_value=1,
         max_value=1_000_000,
-        label="N",
-        help_text="Paired: source pairs (each seen through every method). "
-        "Independent: items per method.",
+        label=_("N"),
+        help_text=_(
+            "Paired: source pairs (each seen through every method). Independent: items per method."
+        ),
     )
     strata = forms.MultipleChoiceField(
+        label=_("Strata"),
         choices=STRATA_CHOICES,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Stratify the sample by these (none: a simple random sample).",
+        help_text=_("Stratify the sample by these (none: a simple random sample)."),
     )
-    allocation = forms.ChoiceField(choices=ALLOCATION_CHOICES, initial="proportional")
+    allocation = forms.ChoiceField(
+        label=_("Allocation"), choices=ALLOCATION_CHOICES, initial="proportional"
+    )
     raters_per_item = forms.IntegerField(
-        min_value=1, max_value=50, initial=3, label="Raters per item (k)"
+        min_value=1, max_value=50, initial=3, label=_("Raters per item (k)")
     )
     seed = forms.IntegerField(
+        label=_("Seed"),
         required=False,
         min_value=0,
         max_value=2**62,
-        help_text="Leave empty for a random seed; the same seed draws the same sample.",
+        help_text=_("Leave empty for a random seed; the same seed draws the same sample."),
     )
     experts = ExpertsField(
+        label=_("Experts"),
         queryset=None,
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text="At least k experts are needed to launch. Ctrl- or Cmd-click to choose several.",
+        help_text=_(
+            "At least k experts are needed to launch. Ctrl- or Cmd-click to choose several."
+        ),
     )
     specialties = forms.CharField(
+        label=_("Specialties"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "dr_lee: Radiology"}),
-        help_text="Optional, one 'username: specialty' a line.",
+        help_text=_("Optional, one 'username: specialty' a line."),
     )
     deadline = forms.DateTimeField(
+        label=_("Deadline"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
@@ -247,29 +262,31 @@ class CampaignForm(ExpertsMixin, forms.Form):
         min_value=0,
         max_value=0.5,
         initial=0.0,
-        label="Repeat share",
-        help_text="Share of each expert's items shown twice, to measure self-consistency "
-        "(0 to 0.5).",
+        label=_("Repeat share"),
+        help_text=_(
+            "Share of each expert's items shown twice, to measure self-consistency (0 to 0.5)."
+        ),
     )
     strip_figure_labels = forms.BooleanField(
         required=False,
-        label="Remove leading figure labels",
-        help_text='Answers starting "Figure 3." or "Fig. 2A:" are shown without the label.',
+        label=_("Remove leading figure labels"),
+        help_text=_('Answers starting "Figure 3." or "Fig. 2A:" are shown without the label.'),
     )
     standard_question = forms.CharField(
         required=False,
         max_length=500,
-        label="One question for description items",
+        label=_("One question for description items"),
         help_text='e.g. "Describe the image." shown for every caption and description item, '
         "whatever its method (leave empty to show each item's own question).",
     )
-    hide_question = forms.BooleanField(required=False, label="Hide the question")
+    hide_question = forms.BooleanField(required=False, label=_("Hide the question"))
     method_guess = forms.BooleanField(
         required=False,
-        label="Ask experts to guess how each text was made",
-        help_text="Measures blinding (Bang's index per method) in the analysis.",
+        label=_("Ask experts to guess how each text was made"),
+        help_text=_("Measures blinding (Bang's index per method) in the analysis."),
     )
     criteria = forms.CharField(
+        label=_("Criteria"),
         widget=forms.Textarea(attrs={"rows": 16, "class": "code", "spellcheck": "false"}),
         help_text=_(
             "A JSON list of criteria: key, name, question, scale_min, scale_max and anchors "
@@ -382,16 +399,20 @@ class CampaignForm(ExpertsMixin, forms.Form):
 
 class ExpertsForm(ExpertsMixin, forms.Form):
     experts = ExpertsField(
+        label=_("Experts"),
         queryset=None,
         required=False,
         widget=forms.SelectMultiple(attrs={"size": 10}),
-        help_text="Ctrl- or Cmd-click to choose several. Removed experts keep what they submitted; "
-        "their pending items move to others.",
+        help_text=_(
+            "Ctrl- or Cmd-click to choose several. Removed experts keep what they submitted; "
+            "their pending items move to others."
+        ),
     )
     specialties = forms.CharField(
+        label=_("Specialties"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "placeholder": "dr_lee: Radiology"}),
-        help_text="Optional, one 'username: specialty' a line.",
+        help_text=_("Optional, one 'username: specialty' a line."),
     )
 
     def __init__(self, *args, **kwargs):
@@ -422,51 +443,56 @@ class PlanForm(forms.Form):
         initial=0.3,
         min_value=0.0,
         max_value=20.0,
-        label="Expected difference",
-        help_text="Between two methods' mean scores, in scale points.",
+        label=_("Expected difference"),
+        help_text=_("Between two methods' mean scores, in scale points."),
     )
-    raters = forms.IntegerField(initial=3, min_value=1, max_value=20, label="Raters per item")
+    raters = forms.IntegerField(initial=3, min_value=1, max_value=20, label=_("Raters per item"))
     experts = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=200,
-        label="Experts in the pool",
-        help_text="Empty: every expert rates every item.",
+        label=_("Experts in the pool"),
+        help_text=_("Empty: every expert rates every item."),
     )
     grid = forms.CharField(
-        initial="10, 20, 40, 80, 160", max_length=100, label="Source pairs to try"
+        initial="10, 20, 40, 80, 160", max_length=100, label=_("Source pairs to try")
     )
     target_power = forms.FloatField(
-        initial=0.8, required=False, min_value=0.05, max_value=0.99, label="Target power"
+        initial=0.8, required=False, min_value=0.05, max_value=0.99, label=_("Target power")
     )
     target_halfwidth = forms.FloatField(
         required=False,
         min_value=0.001,
         max_value=20.0,
-        label="Target half-width of the difference",
-        help_text="Of its 95% interval, in scale points.",
+        label=_("Target half-width of the difference"),
+        # Translators: the half-width of the difference's 95 percent interval.
+        help_text=_("Of its interval (95%), in scale points."),
     )
     target_alpha_halfwidth = forms.FloatField(
         required=False,
         min_value=0.001,
         max_value=1.0,
-        label="Target half-width of alpha",
+        label=_("Target half-width of alpha"),
     )
     pilot = forms.ModelChoiceField(
         queryset=None,
         required=False,
-        label="Pilot campaign",
-        empty_label="None: use the values below",
-        help_text="Its scores of one criterion give the standard deviations and the mean.",
+        label=_("Pilot campaign"),
+        empty_label=_("None: use the values below"),
+        help_text=_("Its scores of one criterion give the standard deviations and the mean."),
     )
-    scale_max = forms.IntegerField(initial=5, min_value=2, max_value=100, label="Scale 1 to")
-    mean = forms.FloatField(initial=3.0, label="Mean score")
-    pair_sd = forms.FloatField(initial=0.5, min_value=0.0, max_value=50.0, label="Source-pair SD")
-    item_sd = forms.FloatField(initial=0.5, min_value=0.0, max_value=50.0, label="Item SD")
+    scale_max = forms.IntegerField(initial=5, min_value=2, max_value=100, label=_("Scale 1 to"))
+    mean = forms.FloatField(initial=3.0, label=_("Mean score"))
+    pair_sd = forms.FloatField(
+        initial=0.5, min_value=0.0, max_value=50.0, label=_("Source-pair SD")
+    )
+    item_sd = forms.FloatField(initial=0.5, min_value=0.0, max_value=50.0, label=_("Item SD"))
     rater_sd = forms.FloatField(
-        initial=0.3, min_value=0.0, max_value=50.0, label="Rater severity SD"
+        initial=0.3, min_value=0.0, max_value=50.0, label=_("Rater severity SD")
     )
-    residual_sd = forms.FloatField(initial=0.7, min_value=0.0, max_value=50.0, label="Residual SD")
+    residual_sd = forms.FloatField(
+        initial=0.7, min_value=0.0, max_value=50.0, label=_("Residual SD")
+    )
 
     ASSUMED = ASSUMED_FIELDS
 

@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from audit.campaigns import texts
 from audit.datasets.models import Dataset, Item, Method, SourcePair
@@ -11,12 +12,12 @@ from audit.datasets.models import Dataset, Item, Method, SourcePair
 
 class Campaign(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft"
+        DRAFT = "draft", _("Draft")
         # The launch job is drawing and writing the sample: experts see nothing, nothing changes.
-        LAUNCHING = "launching"
-        ACTIVE = "active"
-        PAUSED = "paused"
-        CLOSED = "closed"
+        LAUNCHING = "launching", _("Launching")
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        CLOSED = "closed", _("Closed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200, help_text="Seen by owners only.")
@@ -117,8 +118,8 @@ class Criterion(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner"
-        EXPERT = "expert"
+        OWNER = "owner", _("Owner")
+        EXPERT = "expert", _("Expert")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -166,9 +167,9 @@ class Assignment(models.Model):
     """One expert x one campaign item, at ``position`` in that expert's queue."""
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        SUBMITTED = "submitted"
-        SKIPPED = "skipped"
+        PENDING = "pending", _("Pending")
+        SUBMITTED = "submitted", _("Submitted")
+        SKIPPED = "skipped", _("Skipped")
 
     # What an expert's URLs carry: random, so it reveals neither the item nor the order.
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -214,14 +215,14 @@ class CampaignJob(models.Model):
     shared cache while the transaction is open; the row says queued/running/succeeded/failed."""
 
     class Kind(models.TextChoices):
-        LAUNCH = "launch"
-        EXPERTS = "experts"
+        LAUNCH = "launch", _("Launch")
+        EXPERTS = "experts", _("Experts")
 
     class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="jobs")

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.campaigns import jobs, planning, selectors, services
@@ -19,7 +20,11 @@ from audit.campaigns.forms import CampaignForm, ExpertsForm, PlanForm
 from audit.campaigns.models import Campaign
 from audit.core.markdown import render_markdown
 
-TRANSITION_LABELS = {"pause": "paused", "resume": "resumed", "close": "closed"}
+TRANSITION_LABELS = {
+    "pause": gettext_noop("Campaign paused."),
+    "resume": gettext_noop("Campaign resumed."),
+    "close": gettext_noop("Campaign closed."),
+}
 
 
 def _require_owner_pages(user) -> None:
@@ -83,7 +88,9 @@ def campaign_create(request):
             except ValidationError as exc:
                 form.add_error(None, _messages_of(exc))
             else:
-                messages.success(request, "Draft saved. Run the dry run to check the sample.")
+                messages.success(
+                    request, gettext("Draft saved. Run the dry run to check the sample.")
+                )
                 return redirect("campaigns:detail", public_id=campaign.public_id)
     else:
         initial = CampaignForm.pubmedvision_initial() if template_name == "pubmedvision" else {}
@@ -96,7 +103,7 @@ def campaign_create(request):
 def campaign_edit(request, public_id):
     campaign = selectors.owned_campaign_or_404(request.user, public_id)
     if campaign.status != Campaign.Status.DRAFT:
-        messages.error(request, "A launched campaign's design cannot change.")
+        messages.error(request, gettext("A launched campaign's design cannot change."))
         return redirect("campaigns:detail", public_id=campaign.public_id)
     if request.method == "POST":
         form = CampaignForm(request.POST, user=request.user)
@@ -108,7 +115,7 @@ def campaign_edit(request, public_id):
             except ValidationError as exc:
                 form.add_error(None, _messages_of(exc))
             else:
-                messages.success(request, "Draft updated.")
+                messages.success(request, gettext("Draft updated."))
                 return redirect("campaigns:detail", public_id=campaign.public_id)
     else:
         form = CampaignForm(initial=CampaignForm.initial_from(campaign), user=request.user)
@@ -142,7 +149,7 @@ def _makeup(sample, campaign) -> dict:
     makeup = sample.makeup or {}
     methods = list(makeup.get("methods") or campaign.design.get("methods", []))
     paired = makeup.get("kind", campaign.design.get("kind")) == "paired"
-    unit = "source pairs" if paired else "items"
+    unit = gettext("source pairs") if paired else gettext("items")
     per_method = makeup.get("per_method", {})
     population = makeup.get("population_per_method_stratum", {})
     per_method_stratum = makeup.get("per_method_stratum", {})
@@ -163,21 +170,24 @@ def _makeup(sample, campaign) -> dict:
             row += [per_method_stratum.get(m, {}).get(label, 0) for m in methods]
         stratum_rows.append(row)
     strata = " x ".join(f.replace("_", " ") for f in makeup.get("strata_fields", []))
+    eligible = gettext("Eligible %(unit)s") % {"unit": unit}
     tables = [
         {
             "key": "method",
-            "title": "Per method",
-            "columns": ["Method", "Items drawn", f"Eligible {unit}"],
+            "title": gettext("Per method"),
+            "columns": [gettext("Method"), gettext("Items drawn"), eligible],
             "rows": method_rows,
         },
         {
             "key": "stratum",
-            "title": f"Per stratum ({strata})" if strata else "Per stratum (unstratified)",
+            "title": gettext("Per stratum (%(strata)s)") % {"strata": strata}
+            if strata
+            else gettext("Per stratum (unstratified)"),
             "columns": [
-                "Stratum",
-                f"Eligible {unit}",
-                f"Drawn {unit}",
-                "Share drawn",
+                gettext("Stratum"),
+                eligible,
+                gettext("Drawn %(unit)s") % {"unit": unit},
+                gettext("Share drawn"),
                 *(methods if not paired else []),
             ],
             "rows": stratum_rows,
@@ -282,7 +292,7 @@ def campaign_launch(request, public_id):
     try:
         jobs.campaign_launch_request(campaign=campaign, actor=request.user)
     except ValidationError as exc:
-        messages.error(request, f"Not launched: {_messages_of(exc)}")
+        messages.error(request, gettext("Not launched: %(why)s") % {"why": _messages_of(exc)})
     return redirect("campaigns:detail", public_id=campaign.public_id)
 
 
@@ -297,7 +307,7 @@ def campaign_transition(request, public_id, action):
     except ValidationError as exc:
         messages.error(request, _messages_of(exc))
     else:
-        messages.success(request, f"Campaign {TRANSITION_LABELS[action]}.")
+        messages.success(request, gettext(TRANSITION_LABELS[action]))
     return redirect("campaigns:detail", public_id=campaign.public_id)
 
 
@@ -312,9 +322,10 @@ def campaign_progress(request, public_id):
             "campaign": campaign,
             "counts": selectors.campaign_counts(campaign),
             "sections": [
-                ("By expert", "Expert", progress["expert"]),
-                ("By method", "Method", progress["method"]),
-                ("By stratum", "Stratum", progress["stratum"]),
+                # Translated when shown; the label (lower case) also names the table.
+                (gettext_noop("By expert"), gettext_noop("Expert"), progress["expert"]),
+                (gettext_noop("By method"), gettext_noop("Method"), progress["method"]),
+                (gettext_noop("By stratum"), gettext_noop("Stratum"), progress["stratum"]),
             ],
         },
     )
@@ -336,12 +347,14 @@ def campaign_experts(request, public_id):
                 form.add_error(None, _messages_of(exc))
             else:
                 if job is None:
-                    messages.success(request, "Experts saved.")
+                    messages.success(request, gettext("Experts saved."))
                     return redirect("campaigns:experts", public_id=campaign.public_id)
                 messages.success(
                     request,
-                    "Change of experts queued: a worker moves the pending work, in one go; "
-                    "the experts change when it is done.",
+                    gettext(
+                        "Change of experts queued: a worker moves the pending work, in one go; "
+                        "the experts change when it is done."
+                    ),
                 )
                 return redirect("campaigns:detail", public_id=campaign.public_id)
     else:

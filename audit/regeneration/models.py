@@ -10,21 +10,22 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class RegenerationJob(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
         # Finished with some generations failed (all failed: FAILED); the counts are in progress.
-        PARTLY_FAILED = "partly_failed", "partly failed"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
+        PARTLY_FAILED = "partly_failed", _("partly failed")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Backend(models.TextChoices):
-        OPENAI = "openai", "OpenAI-compatible server"
-        VLLM = "vllm", "vLLM in the worker"
+        OPENAI = "openai", _("OpenAI-compatible server")
+        VLLM = "vllm", _("vLLM in the worker")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
@@ -91,8 +92,8 @@ class Generation(models.Model):
     """One model call (or, for native_caption, one direct build) and what came of it."""
 
     class Status(models.TextChoices):
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     job = models.ForeignKey(RegenerationJob, on_delete=models.CASCADE, related_name="generations")
     source_pair = models.ForeignKey(
@@ -137,11 +138,11 @@ class JudgeRun(models.Model):
     never shown to experts. Exactly one of ``campaign`` and ``dataset`` is set."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        PARTLY_FAILED = "partly_failed", "partly failed"
-        FAILED = "failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTLY_FAILED = "partly_failed", _("partly failed")
+        FAILED = "failed", _("Failed")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     campaign = models.ForeignKey(

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.datasets.models import Method
@@ -48,7 +49,7 @@ def job_create(request):
         except ValidationError as exc:
             form.add_error(None, " ".join(exc.messages))
         else:
-            messages.success(request, "The job is queued on the gpu queue.")
+            messages.success(request, gettext("The job is queued on the gpu queue."))
             return redirect("regeneration:detail", public_id=job.public_id)
     return render(request, "regeneration/form.html", {"form": form})
 
@@ -84,7 +85,9 @@ def job_action(request, public_id, action):
             services.job_resume(job=job, retry_failed="retry_failed" in request.POST)
         elif action == "compare":
             campaign = services.comparison_campaign_create(job=job, created_by=request.user)
-            messages.success(request, "Comparison campaign created (draft): add experts, launch.")
+            messages.success(
+                request, gettext("Comparison campaign created (draft): add experts, launch.")
+            )
             return redirect("campaigns:detail", public_id=campaign.public_id)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

@@ -4,6 +4,7 @@ per campaign running at a time."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from audit.campaigns.models import Campaign
 
@@ -16,14 +17,14 @@ class AnalysisSnapshot(models.Model):
     """
 
     class Status(models.TextChoices):
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     class Trigger(models.TextChoices):
-        RATINGS = "ratings", "ratings changed"
-        MANUAL = "manual", "recompute requested"
-        NIGHTLY = "nightly", "nightly run"
-        SYNC = "sync", "computed directly"
+        RATINGS = "ratings", _("ratings changed")
+        MANUAL = "manual", _("recompute requested")
+        NIGHTLY = "nightly", _("nightly run")
+        SYNC = "sync", _("computed directly")
 
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="analysis_snapshots"
@@ -89,9 +90,9 @@ class ReportSchedule(models.Model):
     django-celery-beat ``PeriodicTask`` (kept in step by :mod:`audit.reports.quality.schedules`)."""
 
     class Frequency(models.TextChoices):
-        DAILY = "daily"
-        WEEKLY = "weekly"
-        CRON = "cron", "cron expression"
+        DAILY = "daily", _("Daily")
+        WEEKLY = "weekly", _("Weekly")
+        CRON = "cron", _("cron expression")
 
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="report_schedules"
@@ -112,6 +113,13 @@ class ReportSchedule(models.Model):
         default=list, blank=True, help_text="E-mail addresses; empty: the campaign's owners."
     )
     enabled = models.BooleanField(default=True)
+    language = models.CharField(
+        max_length=16,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text="The language of the report and its e-mail; a new schedule takes its "
+        "creator's language.",
+    )
     periodic_task = models.OneToOneField(
         "django_celery_beat.PeriodicTask",
         on_delete=models.SET_NULL,
@@ -134,13 +142,13 @@ class QualityReport(models.Model):
     """One report: the campaign's numbers (from an analysis snapshot) over a period."""
 
     class Status(models.TextChoices):
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
 
     class Trigger(models.TextChoices):
-        SCHEDULE = "schedule", "scheduled"
-        ON_DEMAND = "on_demand", "on demand"
+        SCHEDULE = "schedule", _("scheduled")
+        ON_DEMAND = "on_demand", _("on demand")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="quality_reports")
     period_start = models.DateTimeField()
@@ -169,6 +177,9 @@ class QualityReport(models.Model):
     pdf = models.FileField(storage=report_storage, upload_to=_report_path, blank=True)
     sent_to = models.JSONField(default=list, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(
+        max_length=16, default="en", help_text="The language it is written and mailed in."
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -1,4 +1,5 @@
 from django.urls import reverse
+from django.utils import translation
 from rest_framework import serializers
 
 from audit.reports.models import AnalysisSnapshot, QualityReport, ReportSchedule
@@ -125,6 +126,7 @@ class ReportScheduleSerializer(serializers.ModelSerializer):
             "cron",
             "time_zone",
             "recipients",
+            "language",
             "enabled",
             "periodic_task",
             "created_at",
@@ -148,6 +150,8 @@ class ReportScheduleSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(detail) from exc
 
     def create(self, validated_data):
+        # Without a language: the one the request is answered in (its Accept-Language).
+        validated_data.setdefault("language", translation.get_language() or "en")
         return self._save(self.context["campaign"], None, validated_data)
 
     def update(self, instance, validated_data):

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.campaigns.selectors import owned_campaign_or_404
@@ -62,7 +63,9 @@ def _analysis_page(request, campaign, *, judge_form=None, status=200):
 def campaign_analysis_recompute(request, public_id):
     campaign = owned_campaign_or_404(request.user, public_id)
     analysis_services.analysis_request_now(campaign=campaign)
-    messages.success(request, "Recomputation queued. Reload this page in a minute to see it.")
+    messages.success(
+        request, gettext("Recomputation queued. Reload this page in a minute to see it.")
+    )
     return redirect("reports:campaign-analysis", public_id=campaign.public_id)
 
 
@@ -78,7 +81,9 @@ def campaign_judge(request, public_id):
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
-            messages.success(request, "Judge run queued: its scores appear here when done.")
+            messages.success(
+                request, gettext("Judge run queued: its scores appear here when done.")
+            )
             url = reverse("reports:campaign-analysis", args=[campaign.public_id])
             return redirect(f"{url}#judge")
     return _analysis_page(request, campaign, judge_form=form, status=400)
@@ -145,13 +150,16 @@ def campaign_schedule(request, public_id, schedule_id=None):
     back = redirect(f"{reverse('reports:campaign-reports', args=[campaign.public_id])}#schedules")
     if schedule is not None and action == "delete":
         quality_schedules.schedule_delete(schedule=schedule)
-        messages.success(request, "Schedule deleted.")
+        messages.success(request, gettext("Schedule deleted."))
         return back
     if schedule is not None and action in ("pause", "resume"):
         quality_schedules.schedule_save(
             campaign=campaign, schedule=schedule, enabled=action == "resume", actor=request.user
         )
-        messages.success(request, f"Schedule {'resumed' if action == 'resume' else 'paused'}.")
+        messages.success(
+            request,
+            gettext("Schedule resumed.") if action == "resume" else gettext("Schedule paused."),
+        )
         return back
     form = ScheduleForm(request.POST)
     if form.is_valid():
@@ -164,7 +172,7 @@ def campaign_schedule(request, public_id, schedule_id=None):
         except ValidationError as exc:
             add_validation_errors(form, exc)
         else:
-            messages.success(request, "Schedule saved.")
+            messages.success(request, gettext("Schedule saved."))
             return back
     return _reports_page(request, campaign, form=form, editing=schedule, status=400)
 
@@ -175,7 +183,7 @@ def campaign_report_request(request, public_id):
     campaign = owned_campaign_or_404(request.user, public_id)
     quality_services.quality_report_request(campaign=campaign, requested_by=request.user)
     messages.success(
-        request, "Report queued: this page shows it when it is ready, and it is mailed."
+        request, gettext("Report queued: this page shows it when it is ready, and it is mailed.")
     )
     url = reverse("reports:campaign-reports", args=[campaign.public_id])
     return redirect(f"{url}?requested=1#reports")

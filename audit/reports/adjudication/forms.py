@@ -1,22 +1,29 @@
 """The adjudicator's form: outcome, note, corrected text, consensus scores per criterion."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from audit.reports.adjudication.models import Decision
 
 
 class DecisionForm(forms.Form):
-    outcome = forms.ChoiceField(choices=Decision.Outcome.choices, widget=forms.RadioSelect)
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    outcome = forms.ChoiceField(
+        choices=Decision.Outcome.choices, widget=forms.RadioSelect, label=_("Outcome")
+    )
+    note = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Note")
+    )
     corrected_question = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Correct the text: leave empty to keep the stored question.",
+        label=_("Corrected question"),
+        help_text=_("Correct the text: leave empty to keep the stored question."),
     )
     corrected_answer = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="Correct the text: the answer as it should read.",
+        label=_("Corrected answer"),
+        help_text=_("Correct the text: the answer as it should read."),
     )
 
     def __init__(self, *args, criteria, **kwargs):
@@ -25,7 +32,8 @@ class DecisionForm(forms.Form):
         for c in criteria:
             self.fields[f"score_{c.key}"] = forms.IntegerField(
                 required=False, min_value=c.scale_min, max_value=c.scale_max,
-                label=f"Consensus: {c.name} ({c.scale_min}-{c.scale_max})",
+                label=_("Consensus: %(name)s (%(low)s-%(high)s)")
+                % {"name": c.name, "low": c.scale_min, "high": c.scale_max},
             )  # fmt: skip
 
     def consensus_scores(self) -> dict[str, int]:

@@ -5,13 +5,18 @@ version of a campaign item is the one in force."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class Decision(models.Model):
     class Outcome(models.TextChoices):
-        KEEP = "keep", "Keep as it is"
-        CORRECT = "correct", "Correct the text"
-        EXCLUDE = "exclude", "Exclude from the dataset"
+        KEEP = "keep", _("Keep as it is")
+        CORRECT = "correct", _("Correct the text")
+        EXCLUDE = "exclude", _("Exclude from the dataset")
+
+    # The outcomes' short names, as the before-and-after counts show them (translated there).
+    WORDS = (gettext_noop("keep"), gettext_noop("correct"), gettext_noop("exclude"))
 
     campaign = models.ForeignKey(
         "campaigns.Campaign", on_delete=models.CASCADE, related_name="decisions"

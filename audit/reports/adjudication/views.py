@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.campaigns.selectors import owned_campaign_or_404
@@ -52,8 +53,9 @@ def item(request, public_id, campaign_item_id):
                 add_validation_errors(form, exc)
             else:
                 messages.success(
-                    request, f"Decision recorded: {decision.get_outcome_display()} "
-                    f"(version {decision.version})."
+                    request,
+                    gettext("Decision recorded: %(outcome)s (version %(version)s).")
+                    % {"outcome": decision.get_outcome_display(), "version": decision.version},
                 )  # fmt: skip
                 return redirect("reports:adjudicate", campaign.public_id, campaign_item.pk)
         status = 400

@@ -2,6 +2,7 @@
 refused. Checking the options themselves stays with :func:`.jobs.export_job_create`."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from annotations.models import FLAGS
 from audit.campaigns.models import Campaign
@@ -12,13 +13,15 @@ from audit.reports.exports.ratings import RATING_FORMATS
 
 class RatingsExportForm(forms.Form):
     format = forms.ChoiceField(
-        choices=[(f, ExportJob.Format(f).label) for f in RATING_FORMATS], initial="csv"
+        choices=[(f, ExportJob.Format(f).label) for f in RATING_FORMATS],
+        initial="csv",
+        label=_("Format"),
     )
-    layout = forms.ChoiceField(choices=ExportJob.Layout.choices, initial="long")
+    layout = forms.ChoiceField(choices=ExportJob.Layout.choices, initial="long", label=_("Layout"))
     names = forms.BooleanField(
         required=False,
-        label="Experts by user name",
-        help_text="Otherwise each expert appears as a stable pseudonym (expert-…).",
+        label=_("Experts by user name"),
+        help_text=_("Otherwise each expert appears as a stable pseudonym (expert-…)."),
     )
 
 
@@ -26,20 +29,21 @@ class DatasetExportForm(forms.Form):
     """The audited dataset: the campaign's dataset with this campaign's scores per item, kept
     or dropped by thresholds."""
 
-    dataset = forms.ModelChoiceField(queryset=None, empty_label=None)
+    dataset = forms.ModelChoiceField(queryset=None, empty_label=None, label=_("Dataset"))
     format = forms.ChoiceField(
-        choices=[("auto", "As imported")]
+        choices=[("auto", _("As imported"))]
         + [(f, ExportJob.Format(f).label) for f in DATASET_FORMATS],
         initial="auto",
+        label=_("Format"),
     )
     min_ratings = forms.IntegerField(
-        required=False, min_value=0, label="At least this many ratings per item"
+        required=False, min_value=0, label=_("At least this many ratings per item")
     )
     exclude_flags = forms.MultipleChoiceField(
         required=False,
-        choices=list(FLAGS.items()),
+        choices=[(key, _(label)) for key, label in FLAGS.items()],
         widget=forms.CheckboxSelectMultiple,
-        label="Leave out items flagged",
+        label=_("Leave out items flagged"),
     )
 
     def __init__(self, *args, campaign: Campaign, datasets, **kwargs):
@@ -51,7 +55,7 @@ class DatasetExportForm(forms.Form):
                 required=False,
                 min_value=c.scale_min,
                 max_value=c.scale_max,
-                label=f"{c.name}: mean score at least",
+                label=_("%(name)s: mean score at least") % {"name": c.name},
             )
 
     def filters(self) -> dict:

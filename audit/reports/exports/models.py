@@ -5,12 +5,13 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ExportJob(models.Model):
     class Kind(models.TextChoices):
-        RATINGS = "ratings", "Ratings of a campaign"
-        DATASET = "dataset", "Audited dataset"
+        RATINGS = "ratings", _("Ratings of a campaign")
+        DATASET = "dataset", _("Audited dataset")
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
@@ -21,15 +22,15 @@ class ExportJob(models.Model):
         LLAVA_JSONL = "llava_jsonl", "LLaVA JSONL"
 
     class Layout(models.TextChoices):
-        LONG = "long", "Long (one row per score)"
-        WIDE = "wide", "Wide (one row per rating)"
+        LONG = "long", _("Long (one row per score)")
+        WIDE = "wide", _("Wide (one row per rating)")
 
     class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-        EXPIRED = "expired"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
 
     # What URLs carry: random, so it reveals neither the job count nor other people's jobs.
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

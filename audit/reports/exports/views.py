@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from audit.reports.exports import jobs as export_jobs
@@ -53,7 +54,10 @@ def campaign_exports(request, public_id):
             except ExportError as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, f"Export queued: {job.get_format_display()}.")
+                messages.success(
+                    request,
+                    gettext("Export queued: %(format)s.") % {"format": job.get_format_display()},
+                )
                 return redirect(f"{request.path}#history")
         status = 400
     history = selectors.campaign_export_history(request.user, campaign)

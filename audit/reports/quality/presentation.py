@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+from django.utils.translation import gettext, gettext_noop
+
 from audit.reports.quality.charts import Reference, Row, interval_chart
 from audit.stats.reading import MIN_PAIRABLE_UNITS, MIN_PAIRABLE_VALUES
 
@@ -39,12 +41,12 @@ def stars(p) -> str:
 
 
 READING_LABELS = {
-    "reliable": "reliable",
-    "tentative": "tentative conclusions only",
-    "inconclusive": "inconclusive (interval reaches below .667)",
-    "unreliable": "unreliable",
-    "insufficient": "too little data to judge",
-    "undefined": "not computable",
+    "reliable": gettext_noop("reliable"),
+    "tentative": gettext_noop("tentative conclusions only"),
+    "inconclusive": gettext_noop("inconclusive (interval reaches below .667)"),
+    "unreliable": gettext_noop("unreliable"),
+    "insufficient": gettext_noop("too little data to judge"),
+    "undefined": gettext_noop("not computable"),
 }
 
 
@@ -95,7 +97,10 @@ def _alpha(entry: dict) -> dict:
         "text": missing or num(entry.get("value")),
         "insufficient": bool(missing),
         "interval": "" if missing else interval(entry.get("ci_low"), entry.get("ci_high")),
-        "reading": {**reading, "label": READING_LABELS.get(reading["level"], reading["level"])},
+        "reading": {
+            **reading,
+            "label": gettext(READING_LABELS.get(reading["level"], reading["level"])),
+        },
         "reason": entry.get("reason") or "",
         "n_units": entry.get("n_units"),
         "n": _overlap(entry),
@@ -446,7 +451,10 @@ def blinding_view(blinding: dict | None) -> dict | None:
         return None
     design = blinding.get("design") or {}
     strength = []
-    for when, label in (("before", "Without presentation rules"), ("after", "As shown")):
+    for when, label in (
+        ("before", gettext_noop("Without presentation rules")),
+        ("after", gettext_noop("As shown")),
+    ):
         d = design.get(when)
         if not d:
             continue

@@ -27,7 +27,9 @@ from audit.core.services import audit_event_record
 from audit.reports.models import ReportSchedule
 
 TASK_NAME = "reports.quality.send_scheduled_report"
-EDITABLE = ("frequency", "hour", "minute", "day_of_week", "cron", "time_zone", "recipients")
+EDITABLE = (
+    "frequency", "hour", "minute", "day_of_week", "cron", "time_zone", "recipients", "language",
+)  # fmt: skip
 
 
 def crontab_fields(schedule: ReportSchedule) -> dict[str, str]:

@@ -16,7 +16,8 @@ from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import InterfaceError, OperationalError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from audit.campaigns.models import Campaign
 from audit.core.tasks import enqueue_on_commit
@@ -87,8 +88,12 @@ def quality_report_make(
     schedule=None,
     requested_by=None,
     send: bool = True,
+    language: str | None = None,
 ):
     """Make, store and (``send``) mail a campaign's quality report over a period.
+
+    It is written and mailed in ``language``: the schedule's, else the one asked for (the
+    requester's page language), else the site's default.
 
     The statistics are the newest analysis snapshot's (analysed first if ratings are newer);
     the period adds throughput and rater drift. A failure is stored as a failed report with its
@@ -112,14 +117,16 @@ def quality_report_make(
         trigger=trigger,
         schedule=schedule,
         requested_by=requested_by,
+        language=report_language(schedule.language if schedule is not None else language),
     )
     try:
         snapshot = report_snapshot(campaign=campaign)
-        context = quality_report_context(campaign=campaign, report=report, snapshot=snapshot)
-        context["changes"] = numbers.changes(context["previous_summary"], context["summary"])
-        context["throughput_chart"] = rendering.throughput_chart(context["throughput"]["daily"])
-        context["drift_chart"] = rendering.drift_chart(context["drift"])
-        html = rendering.render_html(context)
+        with translation.override(report.language):
+            context = quality_report_context(campaign=campaign, report=report, snapshot=snapshot)
+            context["changes"] = numbers.changes(context["previous_summary"], context["summary"])
+            context["throughput_chart"] = rendering.throughput_chart(context["throughput"]["daily"])
+            context["drift_chart"] = rendering.drift_chart(context["drift"])
+            html = rendering.render_html(context)
         stamp = f"{period_end:%Y%m%d-%H%M}"
         report.snapshot = snapshot
         report.summary = context["summary"]
@@ -179,7 +186,7 @@ def quality_report_context(*, campaign: Campaign, report, snapshot) -> dict:
         "snapshot": snapshot,
         "empty": empty,
         "message": (results.get("message") if snapshot is not None else None)
-        or "No ratings with scores yet: nothing to report.",
+        or gettext("No ratings with scores yet: nothing to report."),
         "view": view,
         "progress": progress,
         "throughput": throughput,
@@ -203,22 +210,10 @@ def quality_report_send(*, report, recipients: list[str] | None = None) -> list[
     to = recipients or report_recipients(campaign=campaign, schedule=report.schedule)
     if not to or report.status != report.Status.SUCCEEDED:
         return []
-    subject = (
-        f"Quality report: {campaign.name} "
-        f"({report.period_start:%Y-%m-%d} to {report.period_end:%Y-%m-%d})"
-    )
-    summary = report.summary or {}
-    lines = [
-        f"The quality report of campaign {campaign.name!r} is attached (PDF).",
-        "",
-        f"Period: {report.period_start:%Y-%m-%d %H:%M} to {report.period_end:%Y-%m-%d %H:%M} UTC",
-        f"Ratings with scores so far: {summary.get('ratings_scored', 0)}; "
-        f"in the period: {summary.get('ratings_in_period', 0)}.",
-    ]
-    if summary.get("empty", True):
-        lines.append("No ratings with scores yet: nothing to report.")
+    with translation.override(report_language(report.language)):
+        subject, body = _mail_text(report)
     message = EmailMessage(
-        subject=subject, body="\n".join(lines), from_email=settings.DEFAULT_FROM_EMAIL, to=to
+        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to
     )
     if report.pdf:
         with report.pdf.open("rb") as fh:
@@ -231,6 +226,38 @@ def quality_report_send(*, report, recipients: list[str] | None = None) -> list[
     report.sent_at = timezone.now()
     report.save(update_fields=["sent_to", "sent_at"])
     return to
+
+
+def report_language(code: str | None) -> str:
+    """A language the site offers: ``code`` or its closest variant, else the default."""
+    try:
+        return translation.get_supported_language_variant(code or settings.LANGUAGE_CODE)
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
+def _mail_text(report) -> tuple[str, str]:
+    """The mail's subject and body, in the active language."""
+    campaign, summary = report.campaign, report.summary or {}
+    start, end = report.period_start, report.period_end
+    subject = gettext("Quality report: %(name)s (%(start)s to %(end)s)") % {
+        "name": campaign.name, "start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}"
+    }  # fmt: skip
+    lines = [
+        gettext("The quality report of campaign %(name)s is attached (PDF).")
+        % {"name": repr(campaign.name)},
+        "",
+        gettext("Period: %(start)s to %(end)s UTC")
+        % {"start": f"{start:%Y-%m-%d %H:%M}", "end": f"{end:%Y-%m-%d %H:%M}"},
+        gettext("Ratings with scores so far: %(scored)s; in the period: %(period)s.")
+        % {
+            "scored": summary.get("ratings_scored", 0),
+            "period": summary.get("ratings_in_period", 0),
+        },
+    ]
+    if summary.get("empty", True):
+        lines.append(gettext("No ratings with scores yet: nothing to report."))
+    return subject, "\n".join(lines)
 
 
 def quality_report_send_scheduled(*, schedule_id: int) -> str:
@@ -259,5 +286,7 @@ def quality_report_request(*, campaign: Campaign, requested_by=None, period_star
         "period_start": period_start.isoformat() if period_start else None,
         "period_end": period_end.isoformat() if period_end else None,
         "send": send,
+        # The requester's page language (a worker has no request to take it from).
+        "language": translation.get_language(),
     }
     enqueue_on_commit(make_quality_report, **kwargs)

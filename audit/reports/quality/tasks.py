@@ -28,8 +28,9 @@ def make_quality_report(
     period_start: str | None = None,
     period_end: str | None = None,
     send: bool = True,
+    language: str | None = None,
 ) -> str:
-    """An on-demand report."""
+    """An on-demand report, in ``language`` (the requester's)."""
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
         return "missing"
@@ -41,6 +42,7 @@ def make_quality_report(
             period_start=parse_datetime(period_start) if period_start else None,
             period_end=parse_datetime(period_end) if period_end else None,
             send=send,
+            language=language,
         )
     except ValueError:  # e.g. an end before the previous report's end: nothing to retry
         logger.warning("quality report of campaign %s: empty period", campaign_id, exc_info=True)

@@ -540,7 +540,8 @@ def test_admin_edits_schedules_and_their_beat_entries(client, launched_campaign)
     url = reverse("admin:reports_reportschedule_add")
     form = {"campaign": campaign.pk, "frequency": "cron", "cron": "0 25 * * *", "hour": 7,
             "minute": 0, "day_of_week": 1, "time_zone": "Europe/Paris", "recipients": "[]",
-            "enabled": "on", "created_at_0": "2026-01-01", "created_at_1": "00:00:00"}  # fmt: skip
+            "enabled": "on", "language": "en", "created_at_0": "2026-01-01",
+            "created_at_1": "00:00:00"}  # fmt: skip
     refused = client.post(url, form)
     assert refused.status_code == 200 and b"Not a valid cron expression" in refused.content
     assert not ReportSchedule.objects.exists()

@@ -15,6 +15,8 @@ document.addEventListener("submit", (event) => {
     return;
   }
   const POLL_MS = 1000;
+  // Messages come from the page's script catalogue (jsi18n), English without it.
+  const gettext = window.gettext || ((text) => text);
   const stages = document.getElementById("job-stages");
   const bar = document.getElementById("job-bar");
   const counts = document.getElementById("job-counts");
@@ -32,7 +34,10 @@ document.addEventListener("submit", (event) => {
     if (job.total) {
       bar.max = job.total;
       bar.value = job.done || 0;
-      counts.textContent = `${job.stage_label}: ${number.format(job.done || 0)} of ${number.format(job.total)}`;
+      counts.textContent = gettext("%(stage)s: %(done)s of %(total)s")
+        .replace("%(stage)s", job.stage_label)
+        .replace("%(done)s", number.format(job.done || 0))
+        .replace("%(total)s", number.format(job.total));
     } else {
       bar.removeAttribute("value"); // indeterminate while a stage has no count
       counts.textContent = job.stage_label || "";

@@ -1,7 +1,15 @@
 // The Export tab's history: unfinished jobs follow their progress through the export API
 // (the same permission checks) and show the download link when the file is ready.
 const FINISHED = new Set(["succeeded", "failed", "expired"]);
-const LABELS = { queued: "Queued", running: "Running", succeeded: "Succeeded", failed: "Failed", expired: "Expired" };
+// Messages come from the page's script catalogue (jsi18n), English without it.
+const gettext = window.gettext || ((text) => text);
+const LABELS = {
+  queued: gettext("Queued"),
+  running: gettext("Running"),
+  succeeded: gettext("Succeeded"),
+  failed: gettext("Failed"),
+  expired: gettext("Expired"),
+};
 
 function size(bytes) {
   const units = ["bytes", "KB", "MB", "GB"];
@@ -40,7 +48,7 @@ function show(row, job) {
     const link = document.createElement("a");
     link.href = `/exports/${job.id}/download/`;
     link.download = "";
-    link.textContent = "Download";
+    link.textContent = gettext("Download");
     row.querySelector(".job-file").replaceChildren(link);
   }
 }
