@@ -384,23 +384,32 @@ class ImageStoreWriter:
         return target
 
     def put(self, probed: ProbedImage, data: bytes) -> Path:
+        """Write the image at its name directly (created exclusively: one file operation
+        fewer than a temporary file renamed, which cost an import a third of its file-system
+        time). A file left short by a crash is seen by its size and written again."""
         target = self._target(probed)
         if target is None:
-            return store_path(probed.sha256, probed.format)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+            existing = store_path(probed.sha256, probed.format)
+            if existing.stat().st_size == len(data):
+                return existing
+            target = existing  # cut short (a crash while it was written): write it again
+            _write_replacing(target, data)
+            self.created.append(target)
+            return target
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return target  # another thread is writing the same content
+        self.created.append(target)  # from now on: a failure takes it back
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
-            os.close(fd)
-            fd = -1
-            os.replace(tmp, target)
         except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            Path(tmp).unlink(missing_ok=True)
+            os.close(fd)
+            target.unlink(missing_ok=True)
             raise
-        self.created.append(target)
+        os.close(fd)
         return target
 
     def link(self, probed: ProbedImage, source: Path, data: bytes) -> Path:
@@ -432,6 +441,17 @@ class ImageStoreWriter:
         for path in self.created:
             path.unlink(missing_ok=True)
         self.created.clear()
+
+
+def _write_replacing(target: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 # --- Images in place, under read-only roots (import_dataset --in-place) ---------------------

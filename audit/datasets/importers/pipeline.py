@@ -536,7 +536,12 @@ def import_records(
             chunks.write(chunk)
 
     pending: list[Parsed] = []
-    parsed = ReadAhead(source.records, parse_and_submit, snapshot=lambda: source.counter.bytes_read)
+    parsed = ReadAhead(
+        source.records,
+        parse_and_submit,
+        snapshot=lambda: source.counter.bytes_read,
+        yield_gil=resolver.pool is None,
+    )
     try:
         for item in parsed:
             summary.records = item[0]

@@ -224,8 +224,10 @@ class ReadAhead:
         batch_size: int = 64,
         depth: int = 100,
         snapshot: Callable[[], Any] | None = None,
+        yield_gil: bool = True,
     ):
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._yield_gil = yield_gil
         self._stop = threading.Event()
         self._snapshot = snapshot
         self.snapshot = snapshot() if snapshot else None
@@ -245,6 +247,7 @@ class ReadAhead:
 
     def _run(self, items: Iterable, work: Callable[[Any], Any], batch_size: int) -> None:
         snapshot = self._snapshot
+        yield_gil = self._yield_gil
         batch: list = []
         end: Any = self._DONE
         try:
@@ -252,8 +255,11 @@ class ReadAhead:
                 batch.append(work(item))
                 if not len(batch) % 8:
                     # Let the consumer take the GIL now if it is waiting for it (woken by the
-                    # database, say), rather than after the 5 ms switch interval.
-                    time.sleep(0)
+                    # database, say), rather than after the 5 ms switch interval. Not when
+                    # other threads (the image workers) want it too: then each yield cost a
+                    # wait of its own to get it back, and the parsing fell behind.
+                    if yield_gil:
+                        time.sleep(0)
                     if len(batch) >= batch_size:
                         if not self._put((batch, snapshot() if snapshot else None)):
                             return
