@@ -3,7 +3,7 @@ next-item / submit cycles through the expert API, bounded in count and time.
 
     .venv/bin/python benchmarks/expert_load.py [--experts 20] [--pairs 300] [--seconds 60]
         [--paced-seconds 20] [--database-url postgres://postgres@127.0.0.1:5432/audit_load]
-        [--workers 4] [--threads 1]
+        [--workers 4] [--threads 1] [--cache-url redis://127.0.0.1:6379/1]
 
 Creates the database, migrates, imports a synthetic demo dataset, launches a paired campaign
 (pairs x 4 methods, k = 3) for the experts, starts gunicorn on 127.0.0.1, then runs one thread
@@ -191,9 +191,10 @@ def serving(args) -> list[str]:
 
 
 def serving_label(args) -> str:
+    cache = f", cache {args.cache_url}" if args.cache_url else ", file cache"
     if args.threads > 1:
-        return f"gunicorn {args.workers} gthread workers x {args.threads} threads"
-    return f"gunicorn {args.workers} sync workers"
+        return f"gunicorn {args.workers} gthread workers x {args.threads} threads{cache}"
+    return f"gunicorn {args.workers} sync workers{cache}"
 
 
 def run_phase(args, workdir: Path, campaign, tokens, *, floor: bool, seconds: float, rate=0.0):
@@ -257,8 +258,16 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="above 1: gthread workers")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/audit_load")
+    parser.add_argument(
+        "--cache-url",
+        default="",
+        help="the server's CACHE_URL (production: Redis, which holds the API's rate-limit "
+        "counters); default the file cache of a bare install",
+    )
     args = parser.parse_args()
     recreate_database(args.database_url)
+    if args.cache_url:
+        os.environ["CACHE_URL"] = args.cache_url
     workdir = Path(tempfile.mkdtemp(prefix="audit-load-"))
     campaign, tokens, assignments = setup(args, workdir)
     print(

@@ -2,13 +2,17 @@
 revisions with history, drafts, paused campaigns, query counts."""
 
 import uuid
+from unittest import mock
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from annotations import api, selectors, services
 from annotations.models import Rating, RatingRevision
+from annotations.serializers import ExpertAssignmentSerializer, RatingSubmitResultSerializer
+from audit.campaigns.models import Membership
 from audit.campaigns.services import campaign_transition
 from audit.core.services import api_token_create
 from tests.annotations.conftest import SCORES, api_url, queue_of, submit
@@ -373,3 +377,68 @@ def test_token_client_next_and_submit_query_counts(
             response = client.post(url, fields, content_type="application/json")
         assert response.status_code == 201
         assert response.json()["next_assignment"] != body["assignment"]
+
+
+def test_common_submit_stores_what_the_general_path_stores(expert_setup):
+    """The one-statement submit (used here: the general path is made to fail) stores the same
+    rating, scores and assignment state as the general path does for the same input."""
+    client, campaign, expert, _, _ = expert_setup
+    fast, general = queue_of(campaign, expert)[:2]
+    fields = {"flags": ["hallucination", "factual_error", "hallucination"], "comment": "c",
+              "active_seconds": 12.5}  # fmt: skip
+    with mock.patch.object(services, "_submit", side_effect=AssertionError("general path")):
+        assert submit(client, fast, **fields).status_code == 201
+    services.rating_submit(
+        assignment=general, expert=expert, client_id=uuid.uuid4(), scores=SCORES, **fields
+    )
+    stored = {a.pk: Rating.objects.get(assignment=a) for a in (fast, general)}
+    keep = ("flags", "comment", "skipped", "skip_reason", "method_guess", "active_seconds",
+            "revision")  # fmt: skip
+    assert {k: getattr(stored[fast.pk], k) for k in keep} == {
+        k: getattr(stored[general.pk], k) for k in keep
+    }
+    assert stored[fast.pk].flags == ["factual_error", "hallucination"]
+    for rating in stored.values():
+        assert {s.criterion.key: s.value for s in rating.scores.all()} == SCORES
+        assert rating.submitted_at is not None and rating.updated_at is not None
+    for a in (fast, general):
+        a.refresh_from_db()
+    assert (fast.status, fast.active_seconds, fast.draft) == ("submitted", 12.5, {})
+    assert (general.status, general.active_seconds, general.draft) == ("submitted", 12.5, {})
+    assert fast.submitted_at is not None
+
+
+def test_inactive_expert_gets_404_from_next_and_submit(expert_setup):
+    client, campaign, expert, _, _ = expert_setup
+    assignment = queue_of(campaign, expert)[0]
+    Membership.objects.filter(campaign=campaign, user=expert).update(active=False)
+    assert client.get(campaign_api("next", campaign)).status_code == 404
+    assert submit(client, assignment).status_code == 404
+    assert not Rating.objects.filter(assignment=assignment).exists()
+
+
+def test_plain_answers_match_the_serializers(expert_setup):
+    """The plain writers give exactly what the declared serializers give."""
+    client, campaign, expert, _, _ = expert_setup
+    first, second = queue_of(campaign, expert)[:2]
+    submit(client, first, flags=["hallucination"], comment="ok")
+    for assignment in (first, second):  # rated (with its rating) and pending
+        found = selectors.expert_assignment_or_404(
+            expert, campaign_id=campaign.public_id, assignment_id=assignment.public_id
+        )
+        payload = api.assignment_payload(selectors.rating_page(found, neighbours=False))
+        assert api.assignment_out(selectors.rating_page(found, neighbours=False)) == (
+            ExpertAssignmentSerializer().to_representation(payload)
+        )
+    pending = selectors.next_pending_for_page(expert, campaign_id=campaign.public_id)
+    page = selectors.rating_page(pending, neighbours=False)
+    assert page.images and page.total == len(queue_of(campaign, expert)) and page.done == 1
+    assert api.assignment_out(page) == ExpertAssignmentSerializer().to_representation(
+        api.assignment_payload(page)
+    )
+    for result in (
+        {"duplicate": False, "revision": 2, "next": "/x/", "next_assignment": uuid.uuid4(),
+         "done": False},
+        {"duplicate": True, "revision": 1, "next": "/y/", "next_assignment": None, "done": True},
+    ):  # fmt: skip
+        assert api._SUBMIT_OUT(result) == RatingSubmitResultSerializer(result).data
