@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from audit.campaigns import services
 from audit.campaigns.models import Campaign, CampaignJob
@@ -30,9 +31,9 @@ logger = logging.getLogger(__name__)
 
 PROGRESS_SECONDS = 0.25  # the least time between two cache writes of the same stage
 EXPERTS_STAGES = {
-    "queued": "Waiting for a worker",
-    "experts": "Moving pending work between experts",
-    "commit": "Committing",
+    "queued": gettext_noop("Waiting for a worker"),
+    "experts": gettext_noop("Moving pending work between experts"),
+    "commit": gettext_noop("Committing"),
 }
 
 
@@ -214,13 +215,13 @@ def campaign_job_progress(job: CampaignJob) -> dict:
             state = "todo"
         else:
             state = "done" if key in passed else "current" if key == stage else "todo"
-        stages.append({"key": key, "label": label, "state": state})
+        stages.append({"key": key, "label": gettext(label), "state": state})
     return {
         "id": str(job.public_id),
         "kind": job.kind,
         "status": job.status,
         "stage": stage if job.is_active else None,
-        "stage_label": labels.get(stage, stage) if job.is_active else None,
+        "stage_label": gettext(labels.get(stage, stage)) if job.is_active else None,
         "done": (live or {}).get("done"),
         "total": (live or {}).get("total"),
         "stages": stages,

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from audit.campaigns import assignment as assigning
 from audit.campaigns import bulk, sampling, selectors, texts
@@ -326,14 +327,15 @@ def campaign_launch(
 
 
 # What a launch does, in order, as ``progress`` names it (and the page shows it).
+# The stage labels are translated when shown (campaign_job_progress).
 LAUNCH_STAGES = {
-    "queued": "Waiting for a worker",
-    "sample": "Drawing the sample",
-    "items": "Writing the sampled items",
-    "assign": "Giving items to experts",
-    "assignments": "Writing the experts' queues",
-    "blinding": "Measuring blinding strength",
-    "commit": "Committing",
+    "queued": gettext_noop("Waiting for a worker"),
+    "sample": gettext_noop("Drawing the sample"),
+    "items": gettext_noop("Writing the sampled items"),
+    "assign": gettext_noop("Giving items to experts"),
+    "assignments": gettext_noop("Writing the experts' queues"),
+    "blinding": gettext_noop("Measuring blinding strength"),
+    "commit": gettext_noop("Committing"),
 }
 
 

@@ -8,6 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Method(models.Model):
@@ -127,9 +128,9 @@ class Item(models.Model):
 
     class Kind(models.TextChoices):
         VQA = "vqa", "VQA"
-        ALIGNMENT = "alignment", "Alignment (description)"
-        INSTRUCTION = "instruction", "Instruction (Q&A)"
-        CAPTION = "caption", "Caption"  # not "Native caption": that is a method's name
+        ALIGNMENT = "alignment", _("Alignment (description)")
+        INSTRUCTION = "instruction", _("Instruction (Q&A)")
+        CAPTION = "caption", _("Caption")  # not "Native caption": that is a method's name
 
     # dataset and method are indexed by the composite indexes below, which lead with dataset.
     dataset = models.ForeignKey(

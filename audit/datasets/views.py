@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from audit.datasets import selectors
@@ -72,9 +73,15 @@ class ItemFilterForm(forms.Form):
 
     def __init__(self, data, *, methods, modalities, body_parts):
         super().__init__(data)
-        self.fields["method"].choices = [("", "All methods")] + [(m.key, m.name) for m in methods]
-        self.fields["modality"].choices = [("", "All modalities")] + [(v, v) for v in modalities]
-        self.fields["body_part"].choices = [("", "All body parts")] + [(v, v) for v in body_parts]
+        self.fields["method"].choices = [("", gettext("All methods"))] + [
+            (m.key, m.name) for m in methods
+        ]
+        self.fields["modality"].choices = [("", gettext("All modalities"))] + [
+            (v, v) for v in modalities
+        ]
+        self.fields["body_part"].choices = [("", gettext("All body parts"))] + [
+            (v, v) for v in body_parts
+        ]
 
 
 @require_GET

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -164,6 +165,8 @@ def campaign_schedule(request, public_id, schedule_id=None):
     form = ScheduleForm(request.POST)
     if form.is_valid():
         fields, enabled = form.schedule_fields()
+        if schedule is None:  # a new schedule is written in its owner's language
+            fields.setdefault("language", translation.get_language())
         try:
             quality_schedules.schedule_save(
                 campaign=campaign, schedule=schedule, enabled=enabled, actor=request.user,

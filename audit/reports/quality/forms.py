@@ -44,6 +44,7 @@ class ScheduleForm(forms.Form):
     )
     language = forms.ChoiceField(
         choices=settings.LANGUAGES,
+        required=False,  # not sent: a new schedule takes the page's, an edited one keeps its own
         label=_("Language"),
         help_text=_("The language of the report and its e-mail."),
     )
@@ -77,6 +78,8 @@ class ScheduleForm(forms.Form):
         """The fields for ``schedule_save`` and whether the schedule is enabled."""
         data = dict(self.cleaned_data)
         enabled = data.pop("enabled")
+        if not data.get("language"):
+            data.pop("language", None)
         return data, enabled
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from audit.reports.quality.charts import Reference, Row, interval_chart
 from audit.stats.reading import MIN_PAIRABLE_UNITS, MIN_PAIRABLE_VALUES
@@ -40,6 +40,9 @@ def stars(p) -> str:
     return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
+# The comparison's units as the snapshot stores them (translated when shown).
+UNITS = (gettext_noop("source pair"), gettext_noop("item"))
+
 READING_LABELS = {
     "reliable": gettext_noop("reliable"),
     "tentative": gettext_noop("tentative conclusions only"),
@@ -57,9 +60,11 @@ def _overlap(entry: dict) -> str:
         return ""
     parts = []
     if values is not None:
-        parts.append(f"{values} pairable value{'' if values == 1 else 's'}")
+        parts.append(
+            ngettext("%(n)s pairable value", "%(n)s pairable values", values) % {"n": values}
+        )
     if units is not None:
-        parts.append(f"{units} item{'' if units == 1 else 's'}")
+        parts.append(ngettext("%(n)s item", "%(n)s items", units) % {"n": units})
     return ", ".join(parts)
 
 
@@ -70,13 +75,16 @@ def too_little(entry: dict) -> str:
         return ""
     values = entry.get("n_ratings") or 0
     units = entry.get("n_pairable") or 0
-    need = [f"at least {MIN_PAIRABLE_VALUES} needed"]
+    need = [gettext("at least %(n)s needed") % {"n": MIN_PAIRABLE_VALUES}]
     if units < MIN_PAIRABLE_UNITS:
-        need.append(f"on at least {MIN_PAIRABLE_UNITS} items rated twice or more")
-    return (
-        f"too little overlap: {values} pairable value{'' if values == 1 else 's'} on "
-        f"{units} item{'' if units == 1 else 's'}, " + " ".join(need)
-    )
+        need.append(
+            gettext("on at least %(n)s items rated twice or more") % {"n": MIN_PAIRABLE_UNITS}
+        )
+    overlap = gettext("too little overlap: %(values)s on %(units)s, ") % {
+        "values": ngettext("%(n)s pairable value", "%(n)s pairable values", values) % {"n": values},
+        "units": ngettext("%(n)s item", "%(n)s items", units) % {"n": units},
+    }
+    return overlap + " ".join(need)
 
 
 def _coef(entry: dict) -> dict:
@@ -110,10 +118,16 @@ def _alpha(entry: dict) -> dict:
 
 def _icc(entry: dict) -> dict:
     units = entry.get("n_units")
-    n = "" if units is None else f"{units} item{'' if units == 1 else 's'} rated by all"
+    n = (
+        ""
+        if units is None
+        else ngettext("%(n)s item rated by all", "%(n)s items rated by all", units) % {"n": units}
+    )
     warnings = list(entry.get("warnings") or ())
     if entry.get("n_raters_dropped"):
-        warnings.append(f"{entry['n_raters_dropped']} rater(s) without ratings left out")
+        warnings.append(
+            gettext("%(n)s rater(s) without ratings left out") % {"n": entry["n_raters_dropped"]}
+        )
     missing = too_little(entry)
     return {
         "text": missing or num(entry.get("value")),
@@ -188,7 +202,7 @@ def alpha_chart(criteria: list[dict]):
     for c in criteria:
         a = c["agreement"]["alpha_ordinal"]
         if too_little(a):
-            rows.append(Row(c["name"], None, None, None, "too little overlap"))
+            rows.append(Row(c["name"], None, None, None, gettext("too little overlap")))
             continue
         note = num(a.get("value"))
         if a.get("ci_low") is not None:
@@ -205,8 +219,9 @@ def alpha_chart(criteria: list[dict]):
         rows,
         domain=(start, 1.0),
         ticks=ticks,
-        title="Krippendorff's alpha (ordinal) per criterion, with 95% bootstrap intervals",
-        description="Dashed lines mark .667 (tentative conclusions) and .800 (reliable).",
+        title=gettext("Krippendorff's alpha (ordinal) per criterion, with 95%% bootstrap intervals")
+        % {},
+        description=gettext("Dashed lines mark .667 (tentative conclusions) and .800 (reliable)."),
         references=[Reference(0.667, ".667", "#7a5a00"), Reference(0.8, ".800", "#1a7f37")],
     )
 
@@ -228,8 +243,12 @@ def comparison_panel(criterion: dict) -> dict:
             rows,
             domain=(scale[0], scale[-1]),
             ticks=list(range(int(scale[0]), int(scale[-1]) + 1)),
-            title=f"{criterion['name']}: mean score per method with 95% bootstrap intervals",
-            description=f"Item score is the mean over its raters; bootstrap resamples {unit}s.",
+            title=gettext("%(name)s: mean score per method with 95%% bootstrap intervals")
+            % {"name": criterion["name"]},
+            description=gettext(
+                "Item score is the mean over its raters; bootstrap resamples %(unit)ss."
+            )
+            % {"unit": gettext(unit)},
         )
     )
     omni = comp["omnibus"]
@@ -246,7 +265,10 @@ def comparison_panel(criterion: dict) -> dict:
             f"{' ' + effect_ci if effect_ci else ''} (n = {omni['n']} {unit}s)"
         )
     else:
-        omnibus = f"{test_name}: not computable ({omni.get('reason') or 'too few data'})."
+        omnibus = gettext("%(test)s: not computable (%(why)s).") % {
+            "test": test_name,
+            "why": omni.get("reason") or gettext("too few data"),
+        }
     test_label = {"wilcoxon": "Wilcoxon", "mann_whitney": "Mann-Whitney"}
     effect_label = {"rank_biserial": "rank-biserial r", "cliffs_delta": "Cliff's δ"}
     pairwise = [
@@ -322,7 +344,10 @@ def ranking_view(comp: dict) -> dict:
     :func:`audit.reports.analysis.compute.ranking_support`), else why there is none."""
     support = comp.get("ranking_support")
     if support is None:
-        return {"ranking": "", "no_ranking": "not assessed in this analysis; recompute it."}
+        return {
+            "ranking": "",
+            "no_ranking": gettext("not assessed in this analysis; recompute it."),
+        }
     if not support.get("shown"):
         return {"ranking": "", "no_ranking": support.get("reason") or ""}
     text = " > ".join(" ≈ ".join(group) for group in support["groups"])
@@ -437,7 +462,9 @@ def holm_view(holm: dict | None) -> str:
     if not holm:
         return ""
     m = holm.get("m", 0)
-    return f"Holm over {holm['family']} ({m} test{'' if m == 1 else 's'})"
+    return ngettext(
+        "Holm over %(family)s (%(m)s test)", "Holm over %(family)s (%(m)s tests)", m
+    ) % {"family": holm["family"], "m": m}
 
 
 def _percent(value) -> str:
