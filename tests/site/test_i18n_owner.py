@@ -28,6 +28,7 @@ def owner_world(launched_campaign, django_capture_on_commit_callbacks):
     job and a draft campaign; and the URLs of every owner page."""
     from audit.campaigns.services import campaign_create
     from audit.regeneration.jobs import job_create
+    from audit.regeneration.judge import judge_run_create
     from audit.reports.adjudication.services import decision_record
     from audit.reports.analysis.services import analysis_run
     from audit.reports.exports.jobs import export_job_create
@@ -46,6 +47,7 @@ def owner_world(launched_campaign, django_capture_on_commit_callbacks):
         export_job_create(owner=owner, kind="ratings", fmt="csv", campaign=campaign)
         job = job_create(created_by=owner, name="Regenerate", datasets=[dataset],
                          methods=["llm_reformatted"], model="m", start=False)  # fmt: skip
+        judge = judge_run_create(dataset=dataset, created_by=owner, model="m", start=False)
     draft = campaign_create(
         name="Second study", created_by=owner, datasets=[dataset], methods=["native_caption",
         "llm_reformatted"], n=2, raters_per_item=1, seed=1, experts=experts[:1],
@@ -74,6 +76,8 @@ def owner_world(launched_campaign, django_capture_on_commit_callbacks):
         "regeneration": reverse("regeneration:list"),
         "new job": reverse("regeneration:create"),
         "job": reverse("regeneration:detail", args=[job.public_id]),
+        "judge runs": reverse("regeneration:judge-list"),
+        "judge run": reverse("regeneration:judge-detail", args=[judge.public_id]),
     }
     return campaign, owner, urls
 
@@ -81,7 +85,8 @@ def owner_world(launched_campaign, django_capture_on_commit_callbacks):
 PAGES = [
     "campaigns", "new campaign", "template", "overview", "progress", "analysis", "adjudication",
     "adjudicate", "reports", "schedule", "exports", "plan", "experts", "activity", "draft",
-    "edit", "dry run", "datasets", "browse", "regeneration", "new job", "job",
+    "edit", "dry run", "datasets", "browse", "regeneration", "new job", "job", "judge runs",
+    "judge run",
 ]  # fmt: skip
 
 
