@@ -276,3 +276,60 @@ def test_check_images_all_covers_the_store(tmp_path, settings):
     with pytest.raises(CommandError):
         call_command("check_images", "--all", stdout=out)
     assert "missing from the image store" in out.getvalue()
+
+
+# --- The JPEG header fast path and the store's folders --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "size"), [("RGB", (64, 48)), ("L", (33, 17)), ("CMYK", (20, 10)), ("RGB", (7, 300))]
+)
+def test_jpeg_fast_probe_agrees_with_pillow(mode, size):
+    import io
+
+    from PIL import Image as PILImage
+
+    from audit.datasets.images import _jpeg_size, probe_image
+
+    for options in ({}, {"progressive": True}, {"exif": b"Exif\x00\x00MM\x00*\x00\x00\x00\x08"}):
+        out = io.BytesIO()
+        PILImage.new(mode, size).save(out, "JPEG", **options)
+        data = out.getvalue()
+        assert _jpeg_size(data) == size
+        probed = probe_image(data)
+        assert (probed.format, probed.width, probed.height) == ("JPEG", *size)
+
+
+def test_jpeg_fast_probe_leaves_the_odd_cases_to_pillow(settings):
+    from audit.datasets.images import ImageProblem, _jpeg_size, probe_image
+
+    data = jpeg_bytes((300, 200))
+    with pytest.raises(ImageProblem, match="truncated JPEG"):
+        probe_image(data[:-200])
+    settings.IMAGE_MAX_PIXELS = 10_000
+    with pytest.raises(ImageProblem, match="decompression bomb"):
+        probe_image(data)
+    assert _jpeg_size(data[:40]) is None  # cut inside the headers
+    assert _jpeg_size(b"\xff\xd8\xff\xda\x00\x02") is None  # a scan before any frame
+
+
+def test_store_uses_one_folder_level_and_still_finds_two_level_files(tmp_path, settings):
+    import hashlib
+
+    old = png_bytes((5, 5))
+    sha = hashlib.sha256(old).hexdigest()
+    legacy = settings.IMAGE_STORE_DIR / sha[:2] / sha[2:4] / f"{sha}.png"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(old)  # a store made before the change
+    folder = image_folder(tmp_path / "src", {"old.png": old, "new.png": png_bytes((6, 6))})
+    dataset_import(
+        path=records_file(tmp_path, ["old.png", "new.png"]),
+        dataset_name="D",
+        image_sources=[folder],
+    )
+    files = store_files(settings)
+    assert f"{sha[:2]}/{sha[2:4]}/{sha}.png" in files  # not stored twice
+    assert f"{sha[:2]}/{sha}.png" not in files
+    new = Image.objects.get(width=6)
+    assert f"{new.sha256[:2]}/{new.sha256}.png" in files
+    assert store_path(sha, "PNG") == legacy
