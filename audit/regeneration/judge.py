@@ -29,7 +29,7 @@ from audit.campaigns.models import Campaign
 from audit.campaigns.presentation import PresentationRules, present
 from audit.core.services import audit_event_record
 from audit.core.tasks import enqueue_on_commit
-from audit.datasets.images import store_path
+from audit.datasets.images import ImageUnavailable, image_file
 from audit.datasets.models import Dataset, Item, SourcePairImage
 from audit.regeneration import egress
 from audit.regeneration.backends import BackendUnavailable, get_backend
@@ -188,10 +188,11 @@ def _request(run: JudgeRun, unit: int, item, rules: PresentationRules, images) -
     text = (f"Question: {question}\n\n" if question else "") + f"Answer: {answer}"
     content = []
     for image in images:
-        path = store_path(image.sha256, image.format)
-        if path.exists():
-            url = data_url(image.format, path.read_bytes())
-            content.append({"type": "image_url", "image_url": {"url": url}})
+        try:  # the store's copy or an --in-place file; a missing one is left out, as before
+            data = image_file(image).read_bytes()
+        except ImageUnavailable:
+            continue
+        content.append({"type": "image_url", "image_url": {"url": data_url(image.format, data)}})
     content.append({"type": "text", "text": text})
     user = content if len(content) > 1 else text
     messages = [{"role": "system", "content": run.prompt}, {"role": "user", "content": user}]
