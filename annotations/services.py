@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from annotations import selectors
@@ -194,7 +195,14 @@ def _submit_first(expert, campaign_id, assignment_id, *, client_id, scores, flag
         return None  # a racing submit of the item, or a client id used before
     if row is None:
         return None
-    rating.pk, rating.assignment_id, upcoming = row
+    rating.pk, assignment_pk, upcoming = row
+    # What saving through the ORM would announce (the analysis listens for new ratings), with
+    # the assignment known so listeners need no query.
+    rating.assignment = Assignment(pk=assignment_pk, campaign_id=known[0], expert_id=expert.pk)
+    post_save.send(
+        sender=Rating, instance=rating, created=True, update_fields=None, raw=False,
+        using=connection.alias,
+    )  # fmt: skip
     return Submitted(rating, False, _uuid(upcoming))
 
 

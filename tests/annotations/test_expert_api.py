@@ -408,6 +408,25 @@ def test_common_submit_stores_what_the_general_path_stores(expert_setup):
     assert fast.submitted_at is not None
 
 
+def test_common_submit_queues_the_campaigns_analysis(
+    expert_setup, django_capture_on_commit_callbacks
+):
+    """The one-statement submit announces the new rating as a save would: the campaign's
+    automatic analysis is asked for (it was silently skipped when the statement was new)."""
+    from audit.reports.analysis import tasks as analysis_tasks
+
+    client, campaign, expert, _, _ = expert_setup
+    first = queue_of(campaign, expert)[0]
+    with (
+        mock.patch.object(services, "_submit", side_effect=AssertionError("general path")),
+        mock.patch.object(analysis_tasks.run_campaign_analysis, "apply_async") as queued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert submit(client, first).status_code == 201
+    queued.assert_called_once()
+    assert queued.call_args.args[0] == (campaign.pk,)
+
+
 def test_inactive_expert_gets_404_from_next_and_submit(expert_setup):
     client, campaign, expert, _, _ = expert_setup
     assignment = queue_of(campaign, expert)[0]
