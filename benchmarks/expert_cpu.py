@@ -1,0 +1,112 @@
+"""CPU per request of the expert path, in-process: the WSGI handler called directly (no
+gunicorn, no sockets) with a token for ``/floor/`` and for next+submit cycles, counting the
+Python process's CPU (``time.process_time``) and the PostgreSQL backend's (``/proc``). Shows
+where a cycle's cost goes apart from the serving stack; ``--profile next`` adds cProfile.
+
+    .venv/bin/python benchmarks/expert_cpu.py [--cycles 300] [--profile next]
+        [--db postgres://postgres@127.0.0.1:5432/audit_prof]
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--profile", default="", choices=["", "floor", "next"])
+    parser.add_argument("--cycles", type=int, default=300)
+    parser.add_argument("--db", default="postgres://postgres@127.0.0.1:5432/audit_prof")
+    args = parser.parse_args()
+    os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.floor_settings"
+    os.environ["DJANGO_DEBUG"] = "false"
+    from benchmarks import expert_load
+    from benchmarks.import_pubmedvision import recreate_database
+
+    recreate_database(args.db)
+    setup_args = argparse.Namespace(database_url=args.db, pairs=200, experts=3)
+    campaign, tokens, _ = expert_load.setup(setup_args, Path(tempfile.mkdtemp()))
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+
+    from audit.campaigns.criteria import DEFAULT_CRITERIA
+
+    app, token = WSGIHandler(), tokens[0]
+    criteria = [c["key"] for c in DEFAULT_CRITERIA]
+    rng = random.Random(1)
+    base = f"/api/expert/campaigns/{campaign}"
+
+    def call(method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else b""
+        environ = {
+            "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8765", "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:8765",
+            "HTTP_AUTHORIZATION": f"Token {token}", "HTTP_ACCEPT": "application/json",
+            "wsgi.input": io.BytesIO(data), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+            "CONTENT_LENGTH": str(len(data)), "CONTENT_TYPE": "application/json",
+        }  # fmt: skip
+        status = []
+        response = app(environ, lambda s, h, e=None: status.append(s))
+        content = b"".join(response)
+        response.close()
+        return int(status[0][:3]), content
+
+    def floor():
+        assert call("GET", "/floor/")[0] == 200
+
+    def cycle():
+        code, content = call("GET", f"{base}/next/")
+        assert code == 200, content[:300]
+        assignment = json.loads(content)["assignment"]
+        scores = {c: rng.randint(1, 5) for c in criteria}
+        body = {"client_id": str(uuid.uuid4()), "scores": scores, "active_seconds": 30}
+        code, content = call("POST", f"{base}/assignments/{assignment}/submit/", body)
+        assert code == 201, content[:300]
+
+    def backend_cpu() -> float:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def measure(steps, n):
+        cpu, pg, wall = time.process_time(), backend_cpu(), time.perf_counter()
+        for _ in range(n):
+            for step in steps:
+                step()
+        after = (time.process_time(), backend_cpu(), time.perf_counter())
+        return [(x1 - x0) / n * 1000 for x0, x1 in zip((cpu, pg, wall), after, strict=True)]
+
+    for _ in range(5):
+        floor()
+        cycle()
+    pair = measure([floor, floor], args.cycles)
+    ours = measure([cycle], args.cycles)
+    print(f"floor pair:  python {pair[0]:.2f} ms  postgres {pair[1]:.2f} ms  wall {pair[2]:.2f} ms")
+    print(f"next+submit: python {ours[0]:.2f} ms  postgres {ours[1]:.2f} ms  wall {ours[2]:.2f} ms")
+    print(f"floor pair / cycle (CPU): {(pair[0] + pair[1]) / (ours[0] + ours[1]):.2f}")
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(100):
+            (floor if args.profile == "floor" else cycle)()
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
+
+
+if __name__ == "__main__":
+    main()
