@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0003_fewer_indexes'),
+        ("campaigns", "0003_fewer_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='campaign',
-            name='translations',
-            field=models.JSONField(blank=True, default=dict, help_text='{"zh-hans": {"expert_title": "...", "guidelines": "..."}}; a text not given there is shown in English.'),
+            model_name="campaign",
+            name="translations",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text='{"zh-hans": {"expert_title": "...", "guidelines": "..."}}; a text not given there is shown in English.',
+            ),
         ),
         migrations.AddField(
-            model_name='criterion',
-            name='translations',
-            field=models.JSONField(blank=True, default=dict, help_text='{"zh-hans": {"name": "...", "question": "...", "anchors": {"5": "..."}}}'),
+            model_name="criterion",
+            name="translations",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text='{"zh-hans": {"name": "...", "question": "...", "anchors": {"5": "..."}}}',
+            ),
         ),
     ]
