@@ -26,6 +26,7 @@ from audit.reports.adjudication import selectors as adjudication_selectors
 from audit.reports.analysis.judge import judge_comparison
 from audit.reports.analysis.selectors import latest_snapshot, snapshot_full
 from audit.reports.analysis.services import analysis_run
+from audit.reports.analysis.weighted import weighted_means
 from audit.reports.models import AnalysisSnapshot, QualityReport, ReportSchedule
 from audit.reports.quality import numbers, presentation, rendering
 
@@ -200,6 +201,8 @@ def quality_report_context(*, campaign: Campaign, report, snapshot) -> dict:
         "site_url": site,
         "adjudication": adjudication_selectors.before_and_after(campaign),
         "judge": judge_comparison(campaign),
+        # Unequal inclusion probabilities (a judge's pre-screen): the design-weighted means.
+        "weighted": weighted_means(campaign),
     }
 
 

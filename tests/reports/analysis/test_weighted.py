@@ -96,3 +96,33 @@ def test_the_analysis_page_shows_both_labelled(client, unequal_campaign):
     first = weighted_means(campaign)["criteria"][0]
     assert f'data-criterion="{first["key"]}"' in section
     assert str(first["rows"][0]["weighted"]["mean"]) in section
+
+
+def test_the_quality_report_shows_them_too(settings, tmp_path, unequal_campaign):
+    """A report of a pre-screened (unequal-probability) campaign carries the design-weighted
+    means beside the plain ones, the same figures as the page; an equal-probability one none."""
+    from audit.reports.quality.services import quality_report_make
+
+    settings.QUALITY_REPORTS_DIR = tmp_path / "reports"
+    campaign = unequal_campaign
+    rate_all(campaign, seed=4)
+    analyse_campaign(campaign=campaign, n_resamples=20)
+    report = quality_report_make(campaign=campaign, send=False)
+    html = report.html.open("rb").read().decode()
+    section = html.split('id="weighted"', 1)[1].split("</section>", 1)[0]
+    assert "Design-weighted mean (1/π)" in section
+    for c in weighted_means(campaign)["criteria"]:
+        for r in c["rows"]:
+            assert f'data-criterion="{c["key"]}" data-method="{r["method"]}"' in section
+            assert str(r["weighted"]["mean"]) in section
+
+
+def test_an_equal_probability_report_has_no_weighted_section(settings, tmp_path, launched_campaign):
+    from audit.reports.quality.services import quality_report_make
+
+    settings.QUALITY_REPORTS_DIR = tmp_path / "reports"
+    campaign = launched_campaign[0]
+    rate_all(campaign, seed=4)
+    analyse_campaign(campaign=campaign, n_resamples=20)
+    report = quality_report_make(campaign=campaign, send=False)
+    assert 'id="weighted"' not in report.html.open("rb").read().decode()
