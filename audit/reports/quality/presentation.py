@@ -98,6 +98,49 @@ def _coef(entry: dict) -> dict:
     }
 
 
+def reading_text(entry: dict, reading: dict) -> str:
+    """Krippendorff's guideline in words in the active language: the sentence
+    ``audit.stats.reading.alpha_reading`` wrote (in English, stored with the snapshot) rebuilt
+    from its level and basis; in English the two are the same (a test checks)."""
+    level, basis = reading.get("level"), reading.get("basis")
+    value, low = entry.get("value"), entry.get("ci_low")
+    p800, p667 = entry.get("prob_below_800"), entry.get("prob_below_667")
+    if level not in ("reliable", "tentative", "inconclusive", "unreliable") or value is None:
+        return reading.get("text") or ""
+    shown = num(round(float(value), 3))
+    if basis == "lower bound" and low is not None:
+        why = gettext("the %(pct)s interval starts at %(low)s") % {
+            "pct": "95%",
+            "low": num(round(float(low), 3)),
+        }
+    elif basis == "probability" and p800 is not None and p667 is not None:
+        why = gettext("the chance that alpha is below .800 is %(p800)s, below .667 %(p667)s") % {
+            "p800": f"{float(p800):.0%}",
+            "p667": f"{float(p667):.0%}",
+        }
+    elif basis == "point":
+        why = gettext("alpha is %(value)s (no interval)") % {"value": shown}
+    else:
+        return reading.get("text") or ""
+    sentences = {
+        "reliable": gettext(
+            "Reliable: %(why)s, at or above .800; conclusions may be drawn from these scores."
+        ),
+        "tentative": gettext(
+            "Tentative: %(why)s, at or above .667 but below .800; draw tentative conclusions only."
+        ),
+        "inconclusive": gettext(
+            "Inconclusive: alpha is %(value)s but %(why)s, below .667; more ratings are needed "
+            "before conclusions are drawn."
+        ),
+        "unreliable": gettext(
+            "Unreliable: alpha is %(value)s, below .667; the experts do not agree well enough "
+            "for conclusions to be drawn from these scores."
+        ),
+    }
+    return sentences[level] % {"why": why, "value": shown}
+
+
 def _alpha(entry: dict) -> dict:
     reading = entry.get("reading") or {"level": "undefined", "text": ""}
     missing = too_little(entry)
@@ -108,6 +151,7 @@ def _alpha(entry: dict) -> dict:
         "reading": {
             **reading,
             "label": gettext(READING_LABELS.get(reading["level"], reading["level"])),
+            "text": reading_text(entry, reading),
         },
         "reason": entry.get("reason") or "",
         "n_units": entry.get("n_units"),
