@@ -86,14 +86,7 @@ def clean_criteria(value) -> list[dict]:
             raise ValidationError(f"Criterion {key!r}: anchors must map scores to text.")
         clean_anchors = {}
         for score, text in anchors.items():
-            try:
-                point = int(score)
-            except (TypeError, ValueError):
-                point = None
-            if point is None or not low <= point <= high:
-                raise ValidationError(
-                    f"Criterion {key!r}: anchor {score!r} is not a score from {low} to {high}."
-                )
+            point = texts.anchor_point(score, low, high, where=f"Criterion {key!r}")
             if not isinstance(text, str):
                 raise ValidationError(f"Criterion {key!r}: anchor {score!r} must be text.")
             clean_anchors[str(point)] = text

@@ -115,15 +115,7 @@ def clean_criterion_translations(value, *, key: str, scale_min: int, scale_max: 
             raise ValidationError(f"{where} ({language}): anchors must map scores to text.")
         clean_anchors = {}
         for score, text in anchors.items():
-            try:
-                point = int(score)
-            except (TypeError, ValueError):
-                point = None
-            if point is None or not scale_min <= point <= scale_max:
-                raise ValidationError(
-                    f"{where} ({language}): anchor {score!r} is not a score from {scale_min} "
-                    f"to {scale_max}."
-                )
+            point = anchor_point(score, scale_min, scale_max, where=f"{where} ({language})")
             text = _text(
                 text, where=f"{where} ({language}): anchor {score!r}", longest=ANCHOR_LONGEST
             )
@@ -134,6 +126,18 @@ def clean_criterion_translations(value, *, key: str, scale_min: int, scale_max: 
         if clean:
             out[language] = clean
     return out
+
+
+def anchor_point(score, low: int, high: int, *, where: str) -> int:
+    """An anchor's key as a point of the scale ``low``..``high`` (the English anchors' and every
+    translation's), or ValidationError naming ``where``."""
+    try:
+        point = int(score)
+    except (TypeError, ValueError):
+        point = None
+    if point is None or not low <= point <= high:
+        raise ValidationError(f"{where}: anchor {score!r} is not a score from {low} to {high}.")
+    return point
 
 
 # --- reading: the active language, else English, text by text ---------------------------------

@@ -38,23 +38,17 @@ from django.utils import timezone
 
 from audit.campaigns.models import Assignment, Campaign, CampaignItem
 from audit.reports import scores as score_reads
-from audit.reports.analysis.reading import SCORE_DTYPE, CampaignData, load_campaign_data
+from audit.reports.analysis.reading import (
+    ASSIGNMENT_COLUMNS,
+    SCORE_DTYPE,
+    CampaignData,
+    load_campaign_data,
+)
 
 logger = logging.getLogger(__name__)
 
 CACHE_VERSION = 2
 STATUS_WIDTH = max(len(s) for s in Assignment.Status.values)
-ASSIGNMENT_COLUMNS = (
-    "expert_id",
-    "expert__username",
-    "campaign_item_id",
-    "is_repeat",
-    "status",
-    "active_seconds",
-    "rating__pk",
-    "rating__skipped",
-    "rating__flags",
-)
 SCORE_COLUMNS = (
     score_reads.CRITERION_ID,
     score_reads.EXPERT_ID,

@@ -50,6 +50,21 @@ class CampaignData:
         return np.searchsorted(self.item_ids, np.asarray(item_ids, dtype=np.int64))
 
 
+# An assignment as the analysis reads it (``CampaignData.assignments``' first nine fields; the
+# incremental read in ``datacache`` fetches the same).
+ASSIGNMENT_COLUMNS = (
+    "expert_id",
+    "expert__username",
+    "campaign_item_id",
+    "is_repeat",
+    "status",
+    "active_seconds",
+    "rating__pk",
+    "rating__skipped",
+    "rating__flags",
+)
+
+
 def load_campaign_data(campaign: Campaign) -> CampaignData:
     criteria = list(campaign.criteria.order_by("position", "pk"))
     items = list(
@@ -60,19 +75,7 @@ def load_campaign_data(campaign: Campaign) -> CampaignData:
     assignments = list(
         Assignment.objects.filter(campaign=campaign)
         .order_by("pk")
-        .values_list(
-            "expert_id",
-            "expert__username",
-            "campaign_item_id",
-            "is_repeat",
-            "status",
-            "active_seconds",
-            "rating__pk",
-            "rating__skipped",
-            "rating__flags",
-            "pk",
-            "rating__revision",
-        )
+        .values_list(*ASSIGNMENT_COLUMNS, "pk", "rating__revision")
     )
     rows = (
         score_reads.score_rows(campaign_ids=[campaign.pk], scored_only=True)
