@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.campaigns import jobs, planning, selectors, services
+from audit.campaigns import jobs, planning, selectors, services, texts
 from audit.campaigns.forms import CampaignForm, ExpertsForm, PlanForm
 from audit.campaigns.models import Campaign
 from audit.core.markdown import render_markdown
@@ -127,6 +127,7 @@ def campaign_detail(request, public_id):
     campaign = selectors.owned_campaign_or_404(request.user, public_id)
     counts = selectors.campaign_counts(campaign)
     job = selectors.latest_job(campaign)
+    chinese = texts.in_language(campaign.translations, "zh-hans")
     return render(
         request,
         "campaigns/detail.html",
@@ -139,6 +140,9 @@ def campaign_detail(request, public_id):
             "experts": selectors.campaign_experts(campaign),
             "datasets": list(campaign.datasets.all()),
             "guidelines_html": render_markdown(campaign.guidelines),
+            # What experts reading in Chinese see, when the owner gave it.
+            "chinese": chinese,
+            "guidelines_zh_html": render_markdown(chinese.get("guidelines", "")),
         },
     )
 

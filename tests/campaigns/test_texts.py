@@ -197,6 +197,26 @@ def test_owner_gives_chinese_texts_through_the_api(rated_dataset, creator):
 
 
 @pytest.mark.django_db
+def test_the_owners_campaign_page_shows_the_chinese_texts(client, rated_dataset, creator):
+    """The owner sees what experts reading in Chinese will see (title and guidelines, escaped);
+    a campaign without them shows no empty Chinese section."""
+    api = APIClient()
+    api.force_authenticate(creator)
+    zh = {"expert_title": "评审<b>x</b>", "guidelines": "**评分**<script>alert(1)</script>"}
+    body = create_body(rated_dataset, expert_title="Audit", guidelines="Rate.",
+                       translations={"zh-hans": zh})  # fmt: skip
+    out = api.post("/api/campaigns/", body, format="json").json()
+    client.force_login(creator)
+    page = client.get(reverse("campaigns:detail", args=[out["public_id"]])).content.decode()
+    assert "评审&lt;b&gt;x&lt;/b&gt;" in page
+    section = page.split('class="markdown guidelines guidelines-zh"', 1)[1].split("</div>", 1)[0]
+    assert "<strong>评分</strong>" in section and "<script>" not in section
+    plain = api.post("/api/campaigns/", create_body(rated_dataset, name="plain"), format="json")
+    page = client.get(reverse("campaigns:detail", args=[plain.json()["public_id"]])).content
+    assert b"guidelines-zh" not in page and b"title-zh" not in page
+
+
+@pytest.mark.django_db
 def test_translations_are_fixed_once_launched(world):
     campaign, owner = world["campaign"], world["users"]["owner_here"]
     api = APIClient()
