@@ -4,6 +4,7 @@ module for an expert carries public ids, the campaign's ``expert_title`` and the
 images, never the method, the dataset, the item's id or file names, or other experts' ratings.
 """
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -203,19 +204,15 @@ def hot_cursor():
         return connection._prepare_cursor(_preparing_cursor_class()(raw))
 
 
-_PREPARING: list = []
-
-
+@functools.cache
 def _preparing_cursor_class():
-    if not _PREPARING:
-        from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.base import ServerBindingCursor
 
-        class PreparingCursor(ServerBindingCursor):
-            def execute(self, query, params=None, *, prepare=True, binary=None):
-                return super().execute(query, params, prepare=prepare, binary=binary)
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=True, binary=None):
+            return super().execute(query, params, prepare=prepare, binary=binary)
 
-        _PREPARING.append(PreparingCursor)
-    return _PREPARING[0]
+    return PreparingCursor
 
 
 # The fields the next item's query reads per model: the assignment and campaign whole (the
@@ -234,9 +231,7 @@ def _next_item_fields() -> dict:
     }
 
 
-_NEXT_ITEM_SQL: dict = {}
-
-
+@functools.cache
 def _next_item_sql(vendor: str) -> tuple[str, dict]:
     """The next item's query for a database vendor, built once per process: the expert's first
     pending assignment in the campaign (by public id, launched) under the permission filter of
@@ -244,8 +239,6 @@ def _next_item_sql(vendor: str) -> tuple[str, dict]:
     the expert's queue counts (total, before it, done) and the item's images (public id, width,
     height, in order) as a JSON array. Parameters: campaign public id, the EXPERT_VISIBLE
     statuses, the user's pk twice. Also returns, per model, (attnames, converters per column)."""
-    if vendor in _NEXT_ITEM_SQL:
-        return _NEXT_ITEM_SQL[vendor]
     fields = _next_item_fields()
     aliases = {Assignment: "a", Campaign: "c", CampaignItem: "ci", Item: "i"}
     select = ", ".join(f'{aliases[model]}."{f.column}"' for model, fs in fields.items() for f in fs)
@@ -292,7 +285,6 @@ def _next_item_sql(vendor: str) -> tuple[str, dict]:
             found = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
             converters.append((col, found))
         readers[model] = ([f.attname for f in fs], converters)
-    _NEXT_ITEM_SQL[vendor] = (sql, readers)
     return sql, readers
 
 
