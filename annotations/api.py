@@ -21,6 +21,7 @@ from annotations.serializers import (
     RatingSubmitResultSerializer,
     RatingSubmitSerializer,
     plain_writer,
+    read_submit,
 )
 from audit.campaigns.models import Assignment
 from audit.campaigns.selectors import expert_campaign_or_404
@@ -41,7 +42,6 @@ def assignment_out(page: selectors.RatingPage) -> dict:
 
 
 def assignment_payload(page: selectors.RatingPage) -> dict:
-    config = page.config()
     return {
         "campaign": page.campaign.public_id,
         "assignment": page.assignment.public_id,
@@ -62,8 +62,8 @@ def assignment_payload(page: selectors.RatingPage) -> dict:
         "draft": page.draft,
         "rating": page.rating,
         "url": selectors.rating_page_url(page.campaign, page.assignment.public_id),
-        "submit_url": config["submitUrl"],
-        "draft_url": config["draftUrl"],
+        "submit_url": page.submit_url,
+        "draft_url": page.draft_url,
     }
 
 
@@ -155,20 +155,20 @@ class SubmitView(APIView):
         },
     )
     def post(self, request, campaign_id, assignment_id):
-        form = RatingSubmitSerializer(data=request.data)
-        if not form.is_valid():
-            # One that is not the expert's answers 404 whatever the body, as for a read.
-            selectors.expert_assignment_or_404(
-                request.user, campaign_id=campaign_id, assignment_id=assignment_id
-            )
-            raise ValidationError(form.errors)
+        fields = read_submit(request.data)
+        if fields is None:
+            form = RatingSubmitSerializer(data=request.data)
+            if not form.is_valid():
+                # One that is not the expert's answers 404 whatever the body, as for a read.
+                selectors.expert_assignment_or_404(
+                    request.user, campaign_id=campaign_id, assignment_id=assignment_id
+                )
+                raise ValidationError(form.errors)
+            fields = form.validated_data
         try:
             # The permission check, the lock and the next item: one query in the service.
             done = services.expert_rating_submit(
-                expert=request.user,
-                campaign_id=campaign_id,
-                assignment_id=assignment_id,
-                **form.validated_data,
+                expert=request.user, campaign_id=campaign_id, assignment_id=assignment_id, **fields
             )
         except Assignment.DoesNotExist:
             raise Http404("No such item.") from None

@@ -39,7 +39,10 @@ class Rating(models.Model):
 
 
 class Score(models.Model):
-    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="scores")
+    # No index of its own: uniq_score leads with the rating (one index less on every submit).
+    rating = models.ForeignKey(
+        Rating, on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
     criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="scores")
     value = models.SmallIntegerField()
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
-from django.urls import reverse
 from django.utils.translation import gettext
 
 from annotations.models import FLAGS, Rating, Score
@@ -21,8 +20,9 @@ from audit.campaigns.presentation import PresentationRules, expert_guess_options
 from audit.campaigns.selectors import EXPERT_VISIBLE, campaigns_for_expert, expert_campaign_or_404
 from audit.campaigns.texts import active_language
 from audit.core.markdown import render_markdown
+from audit.core.reversing import url_for
 from audit.datasets.models import Image, Item, SourcePairImage
-from audit.datasets.selectors import image_url, source_pair_images
+from audit.datasets.selectors import image_url, image_urls, source_pair_images
 
 # Campaigns an expert sees in their queue; a closed one drops out (its history stays reachable).
 QUEUE_STATUSES = (Campaign.Status.ACTIVE, Campaign.Status.PAUSED)
@@ -361,9 +361,7 @@ def next_pending(*, campaign: Campaign, expert) -> Assignment | None:
 
 
 def rating_page_url(campaign: Campaign, public_id) -> str:
-    return reverse(
-        "annotations:rate", kwargs={"campaign_id": campaign.public_id, "assignment_id": public_id}
-    )
+    return url_for("annotations:rate", campaign_id=campaign.public_id, assignment_id=public_id)
 
 
 def next_url(*, campaign: Campaign, expert) -> tuple[str, Assignment | None]:
@@ -376,10 +374,8 @@ def after_submit_url(campaign_id, upcoming_id) -> str:
     """The rating page of the item with public id ``upcoming_id`` in the campaign with public id
     ``campaign_id``, or (``upcoming_id`` None) the campaign's done page."""
     if upcoming_id is None:
-        return reverse("annotations:campaign", kwargs={"campaign_id": campaign_id})
-    return reverse(
-        "annotations:rate", kwargs={"campaign_id": campaign_id, "assignment_id": upcoming_id}
-    )
+        return url_for("annotations:campaign", campaign_id=campaign_id)
+    return url_for("annotations:rate", campaign_id=campaign_id, assignment_id=upcoming_id)
 
 
 @dataclass
@@ -446,6 +442,16 @@ class RatingPage:
     def guidelines_html(self):
         return render_markdown(self.guidelines)
 
+    @property
+    def submit_url(self) -> str:
+        return url_for("expert-api:submit", campaign_id=self.campaign.public_id,
+                       assignment_id=self.assignment.public_id)  # fmt: skip
+
+    @property
+    def draft_url(self) -> str:
+        return url_for("expert-api:draft", campaign_id=self.campaign.public_id,
+                       assignment_id=self.assignment.public_id)  # fmt: skip
+
     def config(self) -> dict:
         """What rate/main.js needs, rendered into the page with ``json_script``."""
         campaign_id = self.campaign.public_id
@@ -453,14 +459,8 @@ class RatingPage:
         return {
             "campaign": str(campaign_id),
             "assignment": str(assignment_id),
-            "submitUrl": reverse(
-                "expert-api:submit",
-                kwargs={"campaign_id": campaign_id, "assignment_id": assignment_id},
-            ),
-            "draftUrl": reverse(
-                "expert-api:draft",
-                kwargs={"campaign_id": campaign_id, "assignment_id": assignment_id},
-            ),
+            "submitUrl": self.submit_url,
+            "draftUrl": self.draft_url,
             "canSubmit": self.can_submit,
             "images": [{"url": i["url"]} for i in self.images],
             "status": self.assignment.status,
@@ -493,11 +493,13 @@ def rating_page(assignment: Assignment, *, neighbours: bool = True) -> RatingPag
     the API does not send them)."""
     campaign = assignment.campaign
     item = assignment.campaign_item.item
-    mine = Assignment.objects.filter(campaign=campaign, expert_id=assignment.expert_id)
     # Read with the item when it came from ``next_pending_for_page`` (its hand-written query);
     # else a query of their own: as ORM subqueries of the item's query, the counts cost more to
     # compile than a round trip.
     extras = getattr(assignment, "page_extras", None) if not neighbours else None
+    mine = None
+    if extras is None:
+        mine = Assignment.objects.filter(campaign=campaign, expert_id=assignment.expert_id)
     if extras is not None:
         counts = extras["counts"]
     else:
@@ -527,16 +529,10 @@ def rating_page(assignment: Assignment, *, neighbours: bool = True) -> RatingPag
     else:
         links = source_pair_images(assignment.campaign_item.source_pair_id)
         shown = [(lk.image, lk.image.width, lk.image.height) for lk in links if lk.image]
-    images = [
-        {
-            "url": image_url(image),
-            "thumb": image_url(image, size=THUMBNAIL_SIZE),
-            "width": width,
-            "height": height,
-            "index": n,
-        }
-        for n, (image, width, height) in enumerate(shown)
-    ]
+    images = []
+    for n, (image, width, height) in enumerate(shown):
+        url, thumb = image_urls(image, None, THUMBNAIL_SIZE)
+        images.append({"url": url, "thumb": thumb, "width": width, "height": height, "index": n})
     # The text as the campaign's presentation rules show it (the stored item is unchanged).
     question, answer = present(question=item.question, answer=item.answer, kind=item.kind,
                                rules=PresentationRules.from_design(campaign.design))  # fmt: skip

@@ -1,6 +1,9 @@
 """Input validation and output shapes for the expert API. Output is blinded: public ids, the
 campaign's ``expert_title``, the item's text and opaque image URLs only."""
 
+import re
+import uuid
+
 from rest_framework import serializers
 
 from annotations.models import FLAGS
@@ -13,6 +16,8 @@ MAX_SKIP_REASON = 500
 
 
 class RatingSubmitSerializer(serializers.Serializer):
+    """The submit body (``read_submit`` reads the common case without building this)."""
+
     client_id = serializers.UUIDField(
         help_text="Made by the client for each submit; a retry with the same id is stored once."
     )
@@ -45,6 +50,60 @@ class RatingSubmitSerializer(serializers.Serializer):
         max_length=16,
         help_text='When the audit asks: an offered option\'s code, or "dont_know".',
     )
+
+
+# The common submit body read without DRF's per-field machinery (building the serializer's
+# fields cost more than the rest of the submit's Python). Only plainly valid input of the usual
+# types is read here, giving exactly the serializer's ``validated_data``; anything else (a
+# string for a number, a bad choice, an unknown field, text DRF would refuse) answers None
+# and goes through the serializer, which gives the errors.
+_SUBMIT_DEFAULTS = {"scores": {}, "flags": [], "comment": "", "active_seconds": 0.0,
+                    "skipped": False, "skip_reason": "", "method_guess": ""}  # fmt: skip
+_TEXT_LIMITS = {"comment": MAX_COMMENT, "skip_reason": MAX_SKIP_REASON, "method_guess": 16}
+_UNSAFE_TEXT = re.compile("[\x00\ud800-\udfff]")  # DRF's CharField refuses these
+
+
+def read_submit(data) -> dict | None:
+    """``RatingSubmitSerializer(data=data).validated_data`` for plainly valid ``data``, else
+    None (then the serializer decides)."""
+    if type(data) is not dict or "client_id" not in data or not data.keys() <= _SUBMIT_FIELDS:
+        return None
+    out = {**_SUBMIT_DEFAULTS, **data}
+    try:
+        client_id = out["client_id"]
+        if type(client_id) is not str or len(client_id) > 64:
+            return None
+        out["client_id"] = uuid.UUID(client_id)
+    except ValueError:
+        return None
+    scores, flags = out["scores"], out["flags"]
+    if type(scores) is not dict or any(
+        type(v) is not int or abs(v) > 10**9 for v in scores.values()
+    ):
+        return None
+    if (
+        type(flags) is not list
+        or len(flags) > len(FLAGS)
+        or any(type(f) is not str or f not in FLAGS for f in flags)
+    ):
+        return None
+    seconds = out["active_seconds"]
+    if type(seconds) not in (int, float) or not (0 <= seconds <= 7 * 24 * 3600):
+        return None
+    if type(out["skipped"]) is not bool:
+        return None
+    for name, limit in _TEXT_LIMITS.items():
+        text = out[name]
+        if type(text) is not str or len(text) > limit or _UNSAFE_TEXT.search(text):
+            return None
+    if (
+        out["skip_reason"] != out["skip_reason"].strip()
+        or out["method_guess"] != out["method_guess"].strip()
+    ):
+        return None  # DRF trims these: let it
+    out["scores"], out["flags"] = dict(scores), list(flags)
+    out["active_seconds"] = float(seconds)
+    return out
 
 
 class RatingDraftSerializer(serializers.Serializer):
@@ -217,3 +276,6 @@ def _writer(field):
         child = _writer(field.child)
         return lambda value: [child(v) for v in value]
     return field.to_representation
+
+
+_SUBMIT_FIELDS = frozenset(RatingSubmitSerializer().fields)

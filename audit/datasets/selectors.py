@@ -1,13 +1,17 @@
 """Reads for the dataset layer, permission-aware."""
 
+import functools
+import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core import signing
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.urls import reverse
+from django.utils.encoding import force_bytes
 
+from audit.core.reversing import url_for
 from audit.datasets.images import image_problem
 from audit.datasets.models import Dataset, Image, ImportJob, Item, Method, SourcePairImage
 
@@ -131,16 +135,37 @@ def images_check(
     return ImagesCheck(checked, problems)
 
 
+class _ImageSigner(signing.TimestampSigner):
+    """Django's TimestampSigner, same tokens, with the HMAC key derived once per secret (its
+    ``salted_hmac`` hashes the secret again on every call; an item's page signs each image)."""
+
+    def signature(self, value, key=None):
+        mac = _hmac_for(self.salt + "signer", force_bytes(key or self.key), self.algorithm).copy()
+        mac.update(force_bytes(value))
+        return signing.b64_encode(mac.digest()).decode()
+
+
+@functools.lru_cache(maxsize=16)
+def _hmac_for(salt: str, secret: bytes, algorithm: str):
+    hasher = getattr(hashlib, algorithm)
+    return hmac.new(hasher(force_bytes(salt) + secret).digest(), digestmod=hasher)
+
+
+def image_urls(image: Image, *sizes: int | None) -> list[str]:
+    """Opaque, expiring URLs of one image (``None``: full size; else a thumbnail's longest
+    side): a signed random id, nothing about the file or the item; signed once for all."""
+    token = _ImageSigner(salt=IMAGE_URL_SALT).sign(image.public_id.hex)
+    url = url_for("datasets:image", token=token)
+    return [f"{url}?size={size}" if size else url for size in sizes]
+
+
 def image_url(image: Image, *, size: int | None = None) -> str:
-    """An opaque, expiring URL: a signed random id, nothing about the file or the item."""
-    token = signing.TimestampSigner(salt=IMAGE_URL_SALT).sign(image.public_id.hex)
-    url = reverse("datasets:image", kwargs={"token": token})
-    return f"{url}?size={size}" if size else url
+    return image_urls(image, size)[0]
 
 
 def image_from_token(token: str, *, max_age: int) -> Image | None:
     try:
-        public_id = signing.TimestampSigner(salt=IMAGE_URL_SALT).unsign(token, max_age=max_age)
+        public_id = _ImageSigner(salt=IMAGE_URL_SALT).unsign(token, max_age=max_age)
     except signing.BadSignature:
         return None
     return Image.objects.filter(public_id=public_id).first()
