@@ -165,6 +165,7 @@ def dataset_import(
                     writer=writer,
                     mode=image_mode,
                     threads=settings.IMPORT_IMAGE_THREADS,
+                    processes=settings.IMPORT_IMAGE_PROCESSES,
                 ),
                 chunks=chunks,
                 summary=summary,

@@ -4,8 +4,9 @@ read      ``open_records``: the file's raw records by position, and the format t
 parse     ``record_parser``: one raw record -> the parsed record, its method id and the writer's
           part of its row; runs in the read-ahead thread (reading.ReadAhead), so no database
 resolve   ``ImageResolver``: the images a record names -> Image ids. Each new path is handed
-          (from the read-ahead thread, as its record is parsed) to a pool of threads that
-          read, probe, hash and store it (copied, hard-linked, or recorded in place); the main
+          (from the read-ahead thread, as its record is parsed) to a pool of forked worker
+          processes (or threads) that read, probe, hash and store it (copied, hard-linked, or
+          recorded in place); the main
           thread collects a chunk's results and creates its Image rows in one batch, so the
           image work runs while the previous chunk is written to the database
 write     ``ChunkWriter``: a chunk of records -> source pairs and items, deduplicated, batched
@@ -17,10 +18,13 @@ work on whole chunks where they can and the per-record loop stays in one functio
 names: the pipeline must not cost the import its speed.
 """
 
+import contextlib
 import json
+import logging
+import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -40,7 +44,12 @@ from audit.datasets.importers.reading import READERS, ByteCounter, ReadAhead, de
 from audit.datasets.importers.writers import ImageRow, ItemRow, OrmWriter, PairRow
 from audit.datasets.models import Method
 
+logger = logging.getLogger(__name__)
+
 MAX_REPORTED_PROBLEMS = 100
+# Paths per task when the image work runs in processes (a task's round trip costs the parent
+# about as much Python as loading one image).
+PROCESS_BATCH = 32
 Progress = Callable[[int, int, int], None]  # records read, bytes read, bytes in all
 # What the parse step hands on: (position, the record or its error, method id, prepared row).
 Parsed = tuple[int, ParsedRecord | RecordError, int | None, tuple | None]
@@ -217,6 +226,7 @@ class ImageResolver:
         writer: OrmWriter,
         mode: str = "copy",
         threads: int = 1,
+        processes: int = 0,
     ):
         self.sources = sources
         self.store = store
@@ -225,13 +235,36 @@ class ImageResolver:
         self.mode = summary.image_mode = mode
         self.roots = {d: root_of(d) for d in sources.dirs} if mode == "in_place" else {}
         self.by_path: dict[str, int | ImageProblem] = {}
-        self.pending: dict[str, Future] = {}
+        # path -> (the future of its batch, its index there); a batch of one with threads.
+        self.pending: dict[str, tuple[Future, int]] = {}
+        self.batch: list[str] = []  # paths not yet handed to a worker process
         self.lock = threading.Lock()
-        self.pool = (
-            None
-            if sources.empty
-            else ThreadPoolExecutor(max(1, threads), thread_name_prefix="import-images")
-        )
+        self.processes = 0
+        self.pool = None
+        if not sources.empty:
+            self.pool = self._process_pool(processes) if processes > 0 else None
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="import-images")
+
+    def _process_pool(self, processes: int) -> ProcessPoolExecutor | None:
+        """Worker processes forked now (before the read-ahead thread starts), each with a copy
+        of this resolver: image work then runs beside the parsing and the row writing without
+        sharing their interpreter lock. None where fork is not available or fails: threads."""
+        global _FORKED
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        _FORKED = self
+        try:
+            pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+            with _children_allowed():
+                pool.submit(_load_batch, []).result()  # all workers fork on the first task
+        except Exception:  # a daemonic parent, no resources: the threads will do
+            logger.warning("image worker processes unavailable; using threads", exc_info=True)
+            return None
+        finally:
+            _FORKED = None
+        self.processes = processes
+        return pool
 
     def submit(self, paths: list[str]) -> None:
         """Start loading the paths not seen before (any thread)."""
@@ -240,7 +273,36 @@ class ImageResolver:
         with self.lock:
             for path in paths:
                 if path not in self.by_path and path not in self.pending:
-                    self.pending[path] = self.pool.submit(self._load, path)
+                    if not self.processes:
+                        self.pending[path] = (self.pool.submit(self._load, path), 0)
+                        continue
+                    self.pending[path] = None
+                    self.batch.append(path)
+                    if len(self.batch) >= PROCESS_BATCH:
+                        self._send_batch()
+
+    def _send_batch(self) -> None:
+        """Hand the waiting paths to a worker process (under ``self.lock``)."""
+        batch, self.batch = self.batch, []
+        if batch:
+            future = self.pool.submit(_load_batch, batch)
+            for n, path in enumerate(batch):
+                self.pending[path] = (future, n)
+
+    def _result(self, future: Future, index: int) -> Loaded:
+        if not self.processes:
+            return future.result()
+        if not hasattr(future, "loaded"):  # first look at this batch: take in what it did
+            loaded, created, linked, fallback, error = future.result()
+            with self.lock:
+                if not hasattr(future, "loaded"):
+                    future.loaded, future.error = loaded, error
+                    self.store.created.extend(created)
+                    self.store.linked += linked
+                    self.store.link_fallback = self.store.link_fallback or fallback
+        if future.error is not None:
+            raise future.error
+        return future.loaded[index]
 
     def resolve_chunk(self, records: list[ParsedRecord]) -> list[list[int | None] | RecordError]:
         """Each record's image ids, or the RecordError of its first unusable image."""
@@ -248,15 +310,18 @@ class ImageResolver:
             self.summary.images_without_file += sum(len(r.image_paths) for r in records)
             return [[None] * len(r.image_paths) for r in records]
         by_path, lock = self.by_path, self.lock
+        if self.processes:
+            with lock:
+                self._send_batch()  # this chunk's last paths, not a full batch yet
         loaded: dict[str, Loaded] = {}
         for record in records:
             for path in record.image_paths:
                 if path in by_path or path in loaded:
                     continue
                 with lock:
-                    future = self.pending.get(path)
+                    waiting = self.pending.get(path)
                 # Not submitted (a caller that did not) -> load it here.
-                loaded[path] = future.result() if future is not None else self._load(path)
+                loaded[path] = self._result(*waiting) if waiting else self._load(path)
         found = self._rows(loaded)
         with lock:
             by_path.update(found)
@@ -284,6 +349,11 @@ class ImageResolver:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+            if self.processes:  # what finished batches stored, for the rollback
+                for future in {waiting[0] for waiting in self.pending.values() if waiting}:
+                    if future.done() and not future.cancelled() and not future.exception():
+                        with contextlib.suppress(Exception):  # its error is raised already
+                            self._result(future, 0)
         if self.store.link_fallback and self.mode == "link":
             note = f"--link: {self.store.link_fallback}"
             if note not in self.summary.notes:
@@ -340,6 +410,44 @@ class ImageResolver:
             else:
                 self.summary.images_reused += 1
         return found
+
+
+@contextlib.contextmanager
+def _children_allowed():
+    """A Celery prefork worker's process is marked daemonic, and multiprocessing then refuses
+    to start children (lest they outlive it). The import always shuts its image workers down
+    (``ImageResolver.close``, also on error), so the mark is lifted while they fork."""
+    config = multiprocessing.current_process()._config
+    daemon = config.get("daemon")
+    config["daemon"] = False
+    try:
+        yield
+    finally:
+        if daemon is None:
+            config.pop("daemon", None)
+        else:
+            config["daemon"] = daemon
+
+
+# The resolver a forked image worker process works for (its copy, made at the fork).
+_FORKED: ImageResolver | None = None
+
+
+def _load_batch(paths: list[str]) -> tuple:
+    """In a worker process: load ``paths``; with what its store wrote (for the parent's
+    rollback, also when a path failed: the error comes last), linked, and why it fell back
+    from linking."""
+    resolver, loaded, error = _FORKED, [], None
+    if resolver is None:
+        return [], [], 0, None, None
+    try:
+        loaded = [resolver._load(path) for path in paths]
+    except Exception as exc:  # raised in the parent, once the files written are known
+        error = exc
+    store = resolver.store
+    created, store.created = store.created, []
+    linked, store.linked = store.linked, 0
+    return loaded, created, linked, store.link_fallback, error
 
 
 # --- write ---------------------------------------------------------------------------------
