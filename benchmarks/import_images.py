@@ -22,9 +22,11 @@ floor     ``cp -r`` of the image folder into a scratch folder next to the store,
 imports   ``dataset_import`` in a child process (Django started before the clock), each on an
           emptied database and store: images from the folder, from the zips (both copied into
           the store), with ``link`` (hard links from the folder) and ``in_place`` (the folder
-          is an image root: nothing copied). Peak RSS is the child's (``wait4``), Django
-          included. ``records-only`` (no ``--images``: the records without their images) is
-          the import's own part, for reference: what the image pipeline adds is the rest.
+          is an image root: nothing copied). Peak memory ("peak RSS") is the larger of the
+          child's peak RSS (``wait4``, Django included) and the peak PSS of the child with its
+          image worker processes (sampled every 50 ms; forked workers share pages).
+          ``records-only`` (no ``--images``: the records without their images) is the import's
+          own part, for reference: what the image pipeline adds is the rest.
 rows      the import's own rows: after the first import of each kind (records only; images
           stored or linked; in place) the rows it wrote (images, source pairs, their image
           links, items) are exported with COPY TO; at the end, for each kind, the tables are
@@ -54,6 +56,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -452,14 +455,47 @@ def run_import(
     command += ["--drop-caches"] if settle.drop else []
     command += ["--sources", *map(str, sources)]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    tree_peak = [0.0]
+    sampler = threading.Thread(target=_sample_tree_pss, args=(proc.pid, tree_peak), daemon=True)
+    sampler.start()
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
+    sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"the import failed ({image_mode}): {out[-2000:]}")
     result = json.loads(out.strip().splitlines()[-1])
     settle.record(result["settle"])
-    return result["seconds"], usage.ru_maxrss / 1024, result["summary"]
+    # The larger of the child's peak RSS and the peak PSS of it with its image worker processes
+    # (forked: RSS would count their shared pages once per process).
+    return result["seconds"], max(usage.ru_maxrss / 1024, tree_peak[0]), result["summary"]
+
+
+def _tree(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+            for child in children:
+                out += _tree(int(child))
+    except OSError:
+        pass
+    return out
+
+
+def _sample_tree_pss(pid: int, peak: list[float]) -> None:
+    """Every 50 ms while ``pid`` lives: the PSS (MB) of it and its descendants; the peak."""
+    while os.path.exists(f"/proc/{pid}/task"):
+        total = 0
+        for member in _tree(pid):
+            try:
+                for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+            except OSError:
+                continue
+        peak[0] = max(peak[0], total / 1024)
+        time.sleep(0.05)
 
 
 def load() -> str:
