@@ -4,11 +4,10 @@ read      ``open_records``: the file's raw records by position, and the format t
 parse     ``record_parser``: one raw record -> the parsed record, its method id and the writer's
           part of its row; runs in the read-ahead thread (reading.ReadAhead), so no database
 resolve   ``ImageResolver``: the images a record names -> Image ids. Each new path is handed
-          (from the read-ahead thread, as its record is parsed) to a pool of forked worker
-          processes (or threads) that read, probe, hash and store it (copied, hard-linked, or
-          recorded in place); the main
-          thread collects a chunk's results and creates its Image rows in one batch, so the
-          image work runs while the previous chunk is written to the database
+          (from the read-ahead thread, as its record is parsed) to forked worker processes
+          (or threads) that read, probe, hash and store it (copied, hard-linked, or recorded
+          in place); the main thread collects a chunk's results and creates its Image rows in
+          one batch, so the image work runs while the previous chunk is written to the database
 write     ``ChunkWriter``: a chunk of records -> source pairs and items, deduplicated, batched
           (writers.py: PostgreSQL COPY or the ORM)
 
@@ -235,8 +234,9 @@ class ImageResolver:
         self.mode = summary.image_mode = mode
         self.roots = {d: root_of(d) for d in sources.dirs} if mode == "in_place" else {}
         self.by_path: dict[str, int | ImageProblem] = {}
-        # path -> (the future of its batch, its index there); a batch of one with threads.
-        self.pending: dict[str, tuple[Future, int]] = {}
+        # path -> (the future of its batch, its index there), a batch of one with threads;
+        # None while it waits in ``batch`` for a worker process.
+        self.pending: dict[str, tuple[Future, int] | None] = {}
         self.batch: list[str] = []  # paths not yet handed to a worker process
         self.lock = threading.Lock()
         self.processes = 0
