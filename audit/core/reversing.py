@@ -10,6 +10,7 @@ import re
 import uuid
 
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.translation import get_language
 
 # What reverse() leaves as it is (unreserved characters plus the ones it keeps: ':', '@', '~').
 _PLAIN = re.compile(r"[A-Za-z0-9._~:@-]+")
@@ -21,7 +22,8 @@ def url_for(viewname: str, **kwargs) -> str:
     if not all(_PLAIN.fullmatch(v) for v in values.values()):
         return reverse(viewname, kwargs=kwargs)
     kinds = tuple(sorted((name, _is_uuid(value)) for name, value in values.items()))
-    template = _template(viewname, kinds, get_script_prefix(), get_urlconf())
+    # The language too: a route under i18n_patterns has the active one in its prefix.
+    template = _template(viewname, kinds, get_script_prefix(), get_urlconf(), get_language())
     if template is None:
         return reverse(viewname, kwargs=kwargs)
     return template.format_map(values)
@@ -35,7 +37,7 @@ def _is_uuid(value: str) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def _template(viewname: str, kinds: tuple, prefix: str, urlconf) -> str | None:
+def _template(viewname: str, kinds: tuple, prefix: str, urlconf, language) -> str | None:
     """The route's URL with ``{name}`` where each value goes, or None when the placeholders do
     not reverse (a converter that takes neither a UUID nor plain text) or are not found once."""
     placeholders = {
