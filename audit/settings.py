@@ -240,8 +240,13 @@ IMPORT_MAX_RECORD_BYTES = env.int("AUDIT_IMPORT_MAX_RECORD_BYTES", default=16 * 
 # Threads reading, probing, hashing and storing an import's images while the records are
 # written (hashlib, zlib and file I/O release the GIL).
 IMPORT_IMAGE_THREADS = env.int("AUDIT_IMPORT_IMAGE_THREADS", default=3)
-# Image work in this many forked processes (0: in AUDIT_IMPORT_IMAGE_THREADS threads instead).
+# Image work in this many forked processes (0: in AUDIT_IMPORT_IMAGE_THREADS threads instead),
+# for a records file of at least AUDIT_IMPORT_IMAGE_PROCESSES_FROM_MB (forking them costs about
+# 0.1 s, more than a small import's whole image work).
 IMPORT_IMAGE_PROCESSES = env.int("AUDIT_IMPORT_IMAGE_PROCESSES", default=3)
+IMPORT_IMAGE_PROCESSES_FROM_BYTES = int(
+    env.float("AUDIT_IMPORT_IMAGE_PROCESSES_FROM_MB", default=1.0) * 1024 * 1024
+)
 
 # Shared between web and workers (import progress): files by default, Redis when CACHE_URL says so.
 CACHE_URL = env.str("CACHE_URL", default="")

@@ -165,7 +165,10 @@ def dataset_import(
                     writer=writer,
                     mode=image_mode,
                     threads=settings.IMPORT_IMAGE_THREADS,
-                    processes=settings.IMPORT_IMAGE_PROCESSES,
+                    # Forking workers costs ~0.1 s: worth it for a large file only.
+                    processes=settings.IMPORT_IMAGE_PROCESSES
+                    if bytes_total >= settings.IMPORT_IMAGE_PROCESSES_FROM_BYTES
+                    else 0,
                 ),
                 chunks=chunks,
                 summary=summary,

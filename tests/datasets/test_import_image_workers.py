@@ -17,6 +17,11 @@ from tests.conftest import jpeg_bytes, pmv_record, png_bytes, store_files, table
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _processes_for_any_size(settings):
+    settings.IMPORT_IMAGE_PROCESSES_FROM_BYTES = 0  # these imports are small
+
+
 def _images(tmp_path, count: int):
     folder = tmp_path / "src"
     (folder / "images").mkdir(parents=True)
@@ -89,3 +94,23 @@ def test_a_daemonic_parent_still_forks_image_workers(tmp_path, monkeypatch):
     finally:
         resolver.close()
     assert config["daemon"] is True
+
+
+def test_prefetch_is_only_a_hint(tmp_path):
+    """Asking the kernel to read ahead never fails, never blocks and changes nothing: missing
+    paths, a FIFO (opening one for reading would wait for a writer), escapes, zip members."""
+    import os
+    import zipfile
+
+    folder = tmp_path / "src"
+    (folder / "images").mkdir(parents=True)
+    (folder / "images" / "a.png").write_bytes(png_bytes())
+    os.mkfifo(folder / "images" / "pipe.png")
+    archive = tmp_path / "z.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("images/b.jpg", jpeg_bytes())
+    sources = ImageSources([folder, archive])
+    sources.prefetch(["images/a.png", "images/pipe.png", "images/missing.png", "../etc/passwd",
+                      "images/b.jpg", "b.jpg", "a.png"])  # fmt: skip
+    assert sources.locate("images/a.png")[0] == png_bytes()
+    assert sources.locate("images/b.jpg")[0] == jpeg_bytes()

@@ -441,6 +441,7 @@ def _load_batch(paths: list[str]) -> tuple:
     if resolver is None:
         return [], [], 0, None, None
     try:
+        resolver.sources.prefetch(paths)
         loaded = [resolver._load(path) for path in paths]
     except Exception as exc:  # raised in the parent, once the files written are known
         error = exc
