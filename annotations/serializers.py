@@ -59,7 +59,6 @@ class RatingSubmitSerializer(serializers.Serializer):
 # and goes through the serializer, which gives the errors.
 _SUBMIT_DEFAULTS = {"scores": {}, "flags": [], "comment": "", "active_seconds": 0.0,
                     "skipped": False, "skip_reason": "", "method_guess": ""}  # fmt: skip
-_TEXT_LIMITS = {"comment": MAX_COMMENT, "skip_reason": MAX_SKIP_REASON, "method_guess": 16}
 _UNSAFE_TEXT = re.compile("[\x00\ud800-\udfff]")  # DRF's CharField refuses these
 
 
@@ -88,7 +87,7 @@ def read_submit(data) -> dict | None:
     ):
         return None
     seconds = out["active_seconds"]
-    if type(seconds) not in (int, float) or not (0 <= seconds <= 7 * 24 * 3600):
+    if type(seconds) not in (int, float) or not (0 <= seconds <= _MAX_ACTIVE_SECONDS):
         return None
     if type(out["skipped"]) is not bool:
         return None
@@ -278,4 +277,8 @@ def _writer(field):
     return field.to_representation
 
 
-_SUBMIT_FIELDS = frozenset(RatingSubmitSerializer().fields)
+# The reader's bounds, taken from the serializer's fields so the two cannot drift apart.
+_SUBMIT_FORM = RatingSubmitSerializer().fields
+_SUBMIT_FIELDS = frozenset(_SUBMIT_FORM)
+_TEXT_LIMITS = {n: _SUBMIT_FORM[n].max_length for n in ("comment", "skip_reason", "method_guess")}
+_MAX_ACTIVE_SECONDS = _SUBMIT_FORM["active_seconds"].max_value
