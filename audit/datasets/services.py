@@ -22,6 +22,7 @@ from audit.datasets.importers.pipeline import (
     ImageResolver,
     ImportSummary,
     Progress,
+    frozen_heap,
     import_records,
     open_image_sources,
     open_records,
@@ -131,7 +132,7 @@ def dataset_import(
         if problems and not skip_invalid:
             raise ImportFailed(problems[:MAX_REPORTED_PROBLEMS])
         rejects.extend(problems)
-        with transaction.atomic():
+        with transaction.atomic(), frozen_heap():
             dataset, created = Dataset.objects.get_or_create(
                 name=dataset_name.strip(), defaults={"owner": owner}
             )

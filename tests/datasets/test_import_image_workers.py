@@ -114,3 +114,34 @@ def test_prefetch_is_only_a_hint(tmp_path):
                       "images/b.jpg", "b.jpg", "a.png"])  # fmt: skip
     assert sources.locate("images/a.png")[0] == png_bytes()
     assert sources.locate("images/b.jpg")[0] == jpeg_bytes()
+
+
+def test_the_heap_is_frozen_during_an_import_only(tmp_path, settings, monkeypatch):
+    """Existing objects are left out of the garbage collector while an import runs (and its
+    workers fork), and put back afterwards, also when it fails; an outer freeze is kept."""
+    import gc
+
+    from audit.datasets.importers import pipeline
+
+    folder, records = _images(tmp_path, 20)
+    seen = []
+    resolve = pipeline.ImageResolver.resolve_chunk
+
+    def resolve_and_look(self, chunk):
+        seen.append(gc.get_freeze_count())
+        return resolve(self, chunk)
+
+    monkeypatch.setattr(pipeline.ImageResolver, "resolve_chunk", resolve_and_look)
+    assert gc.get_freeze_count() == 0
+    dataset_import(path=records, dataset_name="D", image_sources=[folder])
+    assert seen and min(seen) > 0
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(ImportFailed):
+        dataset_import(path=records, dataset_name="E", image_sources=[tmp_path / "missing"])
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        dataset_import(path=records, dataset_name="F", image_sources=[folder])
+        assert gc.get_freeze_count() > 0  # still frozen (less what was freed meanwhile)
+    finally:
+        gc.unfreeze()
