@@ -236,8 +236,8 @@ def _next_item_sql(vendor: str) -> tuple[str, dict]:
     """The next item's query for a database vendor, built once per process: the expert's first
     pending assignment in the campaign (by public id, launched) under the permission filter of
     ``expert_assignments`` (an active expert membership), with its campaign, the item's text,
-    the expert's queue counts (total, before it, done) and the item's images (public id, width,
-    height, in order) as a JSON array. Parameters: campaign public id, the EXPERT_VISIBLE
+    the expert's queue counts (total, before it, done; one pass) and the item's images (public
+    id, width, height, in order) as a JSON array. Parameters: campaign public id, the EXPERT_VISIBLE
     statuses, the user's pk twice. Also returns, per model, (attnames, converters per column)."""
     fields = _next_item_fields()
     aliases = {Assignment: "a", Campaign: "c", CampaignItem: "ci", Item: "i"}
@@ -256,16 +256,21 @@ def _next_item_sql(vendor: str) -> tuple[str, dict]:
             "JOIN datasets_image img ON img.id = l.image_id "
             "WHERE l.source_pair_id = ci.source_pair_id ORDER BY l.position) o"
         )
-    mine = (
-        "SELECT COUNT(*) FROM campaigns_assignment m "
-        "WHERE m.expert_id = a.expert_id AND m.campaign_id = a.campaign_id"
+    # The queue counts (total, before this item, done) in one pass over the expert's queue
+    # (three passes cost the database more than the rest of the query for a queue of 1,600).
+    counts = (
+        "COUNT(*), COUNT(*) FILTER (WHERE m.position < a.position), "
+        "COUNT(*) FILTER (WHERE m.status <> 'pending')"
     )
+    # SQLite has FILTER but no arrays.
+    counts = f"ARRAY[{counts}]" if vendor == "postgresql" else f"json_array({counts})"
     visible = ", ".join(["%s"] * len(EXPERT_VISIBLE))
     # The campaign's pk as a subquery: the queue index then hands over the first pending item
     # in position order, however long the queue.
     sql = f"""
-        SELECT {select}, ({mine}) AS total, ({mine} AND m.position < a.position) AS before,
-            ({mine} AND m.status <> 'pending') AS done, ({images}) AS images
+        SELECT {select}, (SELECT {counts} FROM campaigns_assignment m
+                          WHERE m.expert_id = a.expert_id AND m.campaign_id = a.campaign_id)
+            AS counts, ({images}) AS images
         FROM campaigns_assignment a
         JOIN campaigns_campaign c ON c.id = a.campaign_id
         JOIN campaigns_campaignitem ci ON ci.id = a.campaign_item_id
@@ -300,7 +305,10 @@ def _next_item_from_row(row, readers: dict) -> Assignment:
             for convert in found:
                 values[n] = convert(values[n], col, connection)
         loaded[model] = model.from_db(connection.alias, names, values)
-    total, before, done, images = row[at : at + 4]
+    counts, images = row[at : at + 2]
+    if isinstance(counts, str | bytes):
+        counts = json.loads(counts)
+    total, before, done = counts
     assignment, campaign_item = loaded[Assignment], loaded[CampaignItem]
     campaign_item._state.fields_cache["item"] = loaded[Item]
     assignment._state.fields_cache["campaign"] = loaded[Campaign]
