@@ -192,7 +192,7 @@ def _submit_first(expert, campaign_id, assignment_id, *, client_id, scores, flag
         else:
             row = _submit_first_in_steps(prep, values)
     except IntegrityError:
-        return None  # a racing submit of the item, or a client id used before
+        return None  # rated before (a revision), a racing submit, or a client id used before
     if row is None:
         return None
     rating.pk, assignment_pk, upcoming = row
@@ -230,7 +230,10 @@ def _prepare(rating: Rating, campaign_id, assignment_id, expert) -> dict:
 
 
 # The assignment under the permission filter of ``selectors.expert_assignments``, in an active
-# campaign, not yet rated; and the public id of the expert's next pending item after it.
+# campaign; and the public id of the expert's next pending item after it. One already rated
+# fails the rating's insert (its assignment is unique) and so takes the general path: a NOT
+# EXISTS here was planned, in a table without statistics yet (a new database), as a scan of
+# every rating on each submit.
 _TARGET = """
     SELECT t.id, t.campaign_id, t.expert_id FROM campaigns_assignment t
     JOIN campaigns_campaign c ON c.id = t.campaign_id
@@ -238,7 +241,6 @@ _TARGET = """
         AND t.expert_id = %(expert)s AND c.status = 'active'
         AND EXISTS (SELECT 1 FROM campaigns_membership e WHERE e.campaign_id = t.campaign_id
                     AND e.user_id = t.expert_id AND e.role = 'expert' AND e.active)
-        AND NOT EXISTS (SELECT 1 FROM annotations_rating r WHERE r.assignment_id = t.id)
 """
 _UPCOMING = """
     SELECT p.public_id FROM campaigns_assignment p
