@@ -40,9 +40,14 @@ settled page cache: ``sync``, then waiting until Dirty + Writeback in /proc/memi
 ``--drop-caches`` (root only) ``echo 3 > /proc/sys/vm/drop_caches``, so that every step reads
 the images (and the database's files) from disk the same way.
 
+read      with ``link`` or ``in-place`` among the modes: every image read once (``cat`` of the
+          folder's files to /dev/null), measured with the floors: an import of images already
+          on disk still reads each one (to check and hash it).
+
 Targets (issue 17): a copying import <= 1.25x (cp + COPY); link and in-place <= 1.25x the COPY
-alone; peak RSS <= 1 GB. Also printed: every import against its own rows COPYed (plus ``cp -r``
-for the copying imports). Generated data, the store and the database are deleted at the end.
+alone; peak RSS <= 1 GB. Also printed: every import against its own rows COPYed, plus its files
+(``cp -r`` for the copying imports, the read of the images for link and in-place). Generated
+data, the store and the database are deleted at the end.
 """
 
 import argparse
@@ -324,6 +329,18 @@ def cp_floor(folder: Path, target: Path, settle: Settle) -> float:
     seconds = time.perf_counter() - started
     shutil.rmtree(target)
     return seconds
+
+
+def read_floor(folder: Path, settle: Settle) -> float:
+    """Every image read once (``cat`` of the folder's files to /dev/null, one process): what an
+    import that checks and hashes images already on disk must read, whatever it writes."""
+    settle("read of the images")
+    started = time.perf_counter()
+    find = subprocess.Popen(["find", str(folder), "-type", "f", "-print0"], stdout=subprocess.PIPE)
+    subprocess.run(["xargs", "-0", "cat"], stdin=find.stdout, stdout=subprocess.DEVNULL, check=True)
+    find.stdout.close()
+    find.wait()
+    return time.perf_counter() - started
 
 
 def repeated(measure, repeats: int) -> list[float]:
@@ -612,9 +629,16 @@ def main() -> int:
                 f" {spread(copy_times)} = {cp_m + copy_m:.2f} s   ({load()})",
                 flush=True,
             )
-            return cp_m, copy_m
+            read_m = 0.0
+            if {"link", "in-place"} & set(modes):
+                read_times = repeated(
+                    lambda: read_floor(workdir / "src" / "images", settle), repeats
+                )
+                read_m = statistics.median(read_times)
+                print(f"  read of the images once (cat): {spread(read_times)}", flush=True)
+            return cp_m, copy_m, read_m
 
-        cp_before, copy_before = floor_text("before")
+        cp_before, copy_before, read_before = floor_text("before")
         results = []
         row_files: dict[str, Path] = {}
         folder = workdir / "src"
@@ -647,7 +671,7 @@ def main() -> int:
                     ),
                     flush=True,
                 )
-        cp_after, copy_after = floor_text("after")
+        cp_after, copy_after, read_after = floor_text("after")
         rows_times = {}
         for kind, files in row_files.items():
             rows_times[kind] = repeated(
@@ -659,6 +683,7 @@ def main() -> int:
                 flush=True,
             )
         cp_s, copy_s = (cp_before + cp_after) / 2, (copy_before + copy_after) / 2
+        read_s = (read_before + read_after) / 2
         floors = {"cp + COPY": cp_s + copy_s, "COPY": copy_s}
 
         print(
@@ -685,12 +710,13 @@ def main() -> int:
 
         print(
             "\nagainst the import's own rows COPYed into the real tables (median), beside the"
-            " COPY of the text (the issue's floor for --link/--in-place); copying imports also"
-            " against cp -r + their rows:"
+            " COPY of the text (the issue's floor for --link/--in-place); and against their"
+            " files + their rows: copying imports cp -r + rows, --link/--in-place the read of"
+            " every image once (cat; content addressing hashes each) + rows:"
         )
         print(
             f"{'import':<12} {'seconds':>8} {'own rows':>9} {'ratio':>6} {'text COPY':>10}"
-            f" {'ratio':>6} {'cp + rows':>10} {'ratio':>6}"
+            f" {'ratio':>6} {'files+rows':>10} {'ratio':>6}"
         )
         for mode, seconds, _rss, _summary, _when in results:
             rows_s = statistics.median(rows_times[ROW_KINDS[mode]])
@@ -698,8 +724,11 @@ def main() -> int:
                 f"{mode:<12} {seconds:>8.2f} {rows_s:>7.2f} s {seconds / rows_s:>6.2f}"
                 f" {copy_s:>8.2f} s {seconds / copy_s:>6.2f}"
             )
-            if runs[mode][2] == "cp + COPY":
-                line += f" {cp_s + rows_s:>8.2f} s {seconds / (cp_s + rows_s):>6.2f}"
+            files = (
+                cp_s if runs[mode][2] == "cp + COPY" else read_s if mode != "records-only" else 0
+            )
+            if files:
+                line += f" {files + rows_s:>8.2f} s {seconds / (files + rows_s):>6.2f}"
             else:
                 line += f" {'-':>10} {'-':>6}"
             print(line)
