@@ -341,10 +341,9 @@ def test_submit_query_count_is_small_and_constant(
         assert submit(small_client, tiny[0]).status_code == 201
     # A revision: the one statement fails on the rating's insert (the item has one), in its
     # savepoint: four queries with the rollback to it (on SQLite five: the item is read, then
-    # the insert fails); then
-    # the general path, in its savepoint: the locked assignment (with its campaign, rating and
-    # next item), the old scores copied, the old scores deleted and the new written, the
-    # rating, the assignment and an audit event.
+    # the insert fails); then the general path, in its savepoint: the locked assignment (with
+    # its campaign, rating and next item), the old scores copied, the old scores deleted and
+    # the new written, the rating, the assignment and an audit event.
     first = 4 if connection.vendor == "postgresql" else 5
     with django_assert_max_num_queries(2 + first + 11):
         assert submit(client, big[0]).status_code == 201
