@@ -27,6 +27,15 @@ def _isolated_files(settings, tmp_path):
     settings.ANALYSIS_CACHE_DIR = tmp_path / "analysis-cache"
 
 
+@pytest.fixture(autouse=True)
+def _no_queued_analysis_known():
+    """What this process remembers of queued analyses (by campaign id, which SQLite reuses
+    after a test's rollback) starts empty in each test, as the cache does."""
+    from audit.reports.analysis import services
+
+    services._queued_until.clear()
+
+
 def png_bytes(size=(64, 48), colour=(120, 30, 30)) -> bytes:
     out = io.BytesIO()
     PILImage.new("RGB", size, colour).save(out, "PNG")

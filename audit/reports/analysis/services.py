@@ -33,6 +33,24 @@ def debounce_key(campaign_id: int) -> str:
     return f"reports:analysis-debounce:{campaign_id}"
 
 
+# campaign -> time.time() before which this process knows an automatic run is queued (its due
+# time less a margin for the clocks of web and workers): ratings until then ask the cache nothing,
+# since that run reads every rating stored before it starts. Only analysis_started (the run
+# itself) drops the debounce key before it is due.
+_queued_until: dict[int, float] = {}
+_QUEUED_MARGIN_SECONDS = 2.0
+
+
+def _remember_queued(campaign_id: int, due: datetime) -> None:
+    _queued_until[campaign_id] = due.timestamp() - _QUEUED_MARGIN_SECONDS
+
+
+def analysis_started(campaign_id: int) -> None:
+    """The queued automatic run is starting: a rating from now on may queue the next one."""
+    _queued_until.pop(campaign_id, None)
+    cache.delete(debounce_key(campaign_id))
+
+
 def analyse_campaign(
     *,
     campaign: Campaign,
@@ -132,8 +150,7 @@ def analysis_run(*, campaign_id: int, trigger: str = AnalysisSnapshot.Trigger.SY
     if campaign is None:
         return "missing"
     if trigger == AnalysisSnapshot.Trigger.RATINGS:
-        # The queued run is starting: a rating from now on may queue the next one.
-        cache.delete(debounce_key(campaign_id))
+        analysis_started(campaign_id)
         due = analysis_automatic_due(campaign_id)
         if due is not None and timezone.now() < due:
             # Another run (the owner's, the nightly one) started after this one was queued:
@@ -217,15 +234,25 @@ def request_analysis(campaign_id: int) -> bool:
     """Queue an automatic recompute for ``ANALYSIS_DEBOUNCE_SECONDS`` from now or, if later,
     when :func:`analysis_automatic_due` says, unless one is already queued (a cache key living
     until the queued task runs says so; its value is when). Returns whether a task was queued.
-    Called after every stored rating (see ``signals.py``): the common case is one cache call."""
+    Called after every stored rating (see ``signals.py``): the common case is no cache call
+    (the process knows a run is queued) or one."""
+    known = _queued_until.get(campaign_id)
+    if known is not None:
+        if time.time() < known:
+            return False
+        del _queued_until[campaign_id]
     window = int(settings.ANALYSIS_DEBOUNCE_SECONDS)
     key = debounce_key(campaign_id)
     if not cache.add(key, "", timeout=window):
+        if queued := cache.get(key):  # "" while another process is queueing it
+            _remember_queued(campaign_id, datetime.fromisoformat(queued))
         return False
     now = timezone.now()
     due = analysis_automatic_due(campaign_id)
     countdown = max(window, math.ceil((due - now).total_seconds()) if due else 0)
-    cache.set(key, (now + timedelta(seconds=countdown)).isoformat(), timeout=countdown)
+    queued_for = now + timedelta(seconds=countdown)
+    cache.set(key, queued_for.isoformat(), timeout=countdown)
+    _remember_queued(campaign_id, queued_for)
     from audit.reports.analysis.tasks import run_campaign_analysis
 
     run_campaign_analysis.apply_async(

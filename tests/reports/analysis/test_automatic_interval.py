@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.cache import cache
 
 from audit.reports.analysis import services
 from audit.reports.models import AnalysisLease, AnalysisSnapshot
@@ -103,7 +102,7 @@ def test_the_wait_after_a_run_grows_with_the_campaigns_size(
         assert same_moment(services.analysis_next_automatic(campaign.pk), eta)  # for pages
         due = run_started + timedelta(seconds=services.automatic_interval(n))
         assert due <= eta < due + timedelta(seconds=2)  # whole seconds of countdown
-        cache.delete(services.debounce_key(campaign.pk))  # the queued run starts: drops it
+        services.analysis_started(campaign.pk)  # the queued run starts: drops the debounce
     # n ratings -> n x 2 s: four times the ratings, about four times the wait
     assert waits[24] > 3 * waits[6] > 3 * interval_settings.ANALYSIS_MIN_INTERVAL_SECONDS
 
@@ -173,3 +172,50 @@ def test_a_manual_recompute_is_not_held_back_but_an_automatic_run_is(
     assert services.analysis_run(campaign_id=campaign.pk, trigger="manual") == "locked"
     services.lease_release(campaign.pk, token)
     assert AnalysisSnapshot.objects.filter(campaign=campaign).count() == 2
+
+
+class _CountingCache:
+    """The real cache, counting the calls made through it."""
+
+    def __init__(self, cache):
+        self.cache, self.calls = cache, []
+
+    def __getattr__(self, name):
+        self.calls.append(name)
+        return getattr(self.cache, name)
+
+
+@pytest.mark.django_db
+def test_a_process_that_knows_a_run_is_queued_asks_the_cache_nothing(
+    launched_campaign, interval_settings, broker, monkeypatch
+):
+    """After every rating: no cache call while this process knows a run is queued (until a
+    moment before it is due), one or two when it does not; a run that starts lets the next
+    rating queue the next run."""
+    interval_settings.ANALYSIS_DEBOUNCE_SECONDS = 60
+    campaign = launched_campaign[0]
+    counting = _CountingCache(services.cache)
+    monkeypatch.setattr(services, "cache", counting)
+    assert services.request_analysis(campaign.pk) is True
+    (_id, _trigger, eta), *more = broker(campaign.pk)
+    assert not more and counting.calls == ["add", "set"]
+
+    counting.calls.clear()
+    assert [services.request_analysis(campaign.pk) for _ in range(5)] == [False] * 5
+    assert counting.calls == []
+    # Another web process (nothing remembered) learns the due time from the cache once.
+    services._queued_until.clear()
+    assert [services.request_analysis(campaign.pk) for _ in range(5)] == [False] * 5
+    assert counting.calls == ["add", "get"]
+    assert services._queued_until[campaign.pk] == pytest.approx(eta.timestamp() - 2, abs=1)
+
+    # Close to the due time it asks again (the run may start any moment).
+    counting.calls.clear()
+    monkeypatch.setattr(services.time, "time", lambda: eta.timestamp() - 1)
+    assert services.request_analysis(campaign.pk) is False
+    assert counting.calls == ["add", "get"]
+    monkeypatch.undo()
+
+    services.analysis_started(campaign.pk)
+    assert services.request_analysis(campaign.pk) is True
+    assert len(broker(campaign.pk)) == 2
