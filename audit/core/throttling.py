@@ -73,7 +73,8 @@ class _SettingsRate(SimpleRateThrottle):
             return super().allow_request(request, view)
         self.key = self.get_cache_key(request, view)
         self.now = self.timer()
-        key = self.cache.make_and_validate_key(self.key)
+        # Its own key: DRF's pickled list may still sit under self.key after an upgrade.
+        key = self.cache.make_and_validate_key(f"{self.key}:window")
         allowed, count, oldest = _redis_window(
             self.cache, key, self.now, self.duration, self.num_requests
         )

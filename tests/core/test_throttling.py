@@ -73,7 +73,10 @@ def test_the_write_limit_is_a_sliding_window_on_either_cache(settings, tmp_path,
     clock = [1_000_000.0]
     monkeypatch.setattr(WriteThrottle, "timer", lambda self: clock[0])
     client = Client()
-    client.force_login(UserFactory(username="carol"))
+    carol = UserFactory(username="carol")
+    client.force_login(carol)
+    if kind == "redis":  # what DRF's own counting left there before an upgrade is no obstacle
+        cache.set(f"throttle_writes_user-{carol.pk}", [clock[0] - 5.0], 60)
 
     def write_at(t: float):
         clock[0] = 1_000_000.0 + t
