@@ -244,8 +244,8 @@ def request_analysis(campaign_id: int) -> bool:
     window = int(settings.ANALYSIS_DEBOUNCE_SECONDS)
     key = debounce_key(campaign_id)
     if not cache.add(key, "", timeout=window):
-        if queued := cache.get(key):  # "" while another process is queueing it
-            _remember_queued(campaign_id, datetime.fromisoformat(queued))
+        if queued := analysis_next_automatic(campaign_id):  # None while another process queues
+            _remember_queued(campaign_id, queued)
         return False
     now = timezone.now()
     due = analysis_automatic_due(campaign_id)
