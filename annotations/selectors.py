@@ -236,7 +236,7 @@ def _next_item_sql(vendor: str) -> tuple[str, dict]:
     """The next item's query for a database vendor, built once per process: the expert's first
     pending assignment in the campaign (by public id, launched) under the permission filter of
     ``expert_assignments`` (an active expert membership), with its campaign, the item's text,
-    the expert's queue counts (total, before it, done; one pass) and the item's images (public
+    the expert's queue counts (total, before it, done) and the item's images (public
     id, width, height, in order) as a JSON array. Parameters: campaign public id, the EXPERT_VISIBLE
     statuses, the user's pk twice. Also returns, per model, (attnames, converters per column)."""
     fields = _next_item_fields()
@@ -256,20 +256,28 @@ def _next_item_sql(vendor: str) -> tuple[str, dict]:
             "JOIN datasets_image img ON img.id = l.image_id "
             "WHERE l.source_pair_id = ci.source_pair_id ORDER BY l.position) o"
         )
-    # The queue counts (total, before this item, done) in one pass over the expert's queue
-    # (three passes cost the database more than the rest of the query for a queue of 1,600).
-    counts = (
-        "COUNT(*), COUNT(*) FILTER (WHERE m.position < a.position), "
-        "COUNT(*) FILTER (WHERE m.status <> 'pending')"
+    # The queue counts (total, before this item, done): total and done kept in a row by the
+    # database (QueueCount); counting the queue cost more than the rest of the query (0.32 of
+    # 0.37 ms for a queue of 1,600, growing with it). Before the first pending item come only
+    # items not pending: all done but those at or after it (rated out of order from the
+    # history; usually none), found through queue_idx: one range per status (with an IN
+    # list, the planner scanned the whole queue).
+    done_after = " + ".join(
+        "(SELECT COUNT(*) FROM campaigns_assignment m WHERE m.expert_id = a.expert_id "  # noqa: S608
+        f"AND m.campaign_id = a.campaign_id AND m.status = '{status}' "
+        "AND m.position >= a.position)"
+        for status in Assignment.Status
+        if status != Assignment.Status.PENDING
     )
-    # SQLite has FILTER but no arrays.
+    counts = f"q.total, q.done - ({done_after}), q.done"
+    # SQLite has no arrays.
     counts = f"ARRAY[{counts}]" if vendor == "postgresql" else f"json_array({counts})"
     visible = ", ".join(["%s"] * len(EXPERT_VISIBLE))
     # The campaign's pk as a subquery: the queue index then hands over the first pending item
     # in position order, however long the queue.
     sql = f"""
-        SELECT {select}, (SELECT {counts} FROM campaigns_assignment m
-                          WHERE m.expert_id = a.expert_id AND m.campaign_id = a.campaign_id)
+        SELECT {select}, (SELECT {counts} FROM campaigns_queuecount q
+                          WHERE q.campaign_id = a.campaign_id AND q.expert_id = a.expert_id)
             AS counts, ({images}) AS images
         FROM campaigns_assignment a
         JOIN campaigns_campaign c ON c.id = a.campaign_id

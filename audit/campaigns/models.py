@@ -209,6 +209,33 @@ class Assignment(models.Model):
         return f"assignment {self.pk}"
 
 
+class QueueCount(models.Model):
+    """How many assignments an expert's queue in a campaign holds and how many of them are done
+    (not pending): what the rating page shows on every item, read in one row instead of counted
+    over the queue (1,600 rows for one expert in a PubMedVision-sized check). Kept by database
+    triggers on Assignment (migration 0005), so every write counts: the ORM's, a bulk update,
+    the launch's COPY, a cascade. Not written by the application."""
+
+    # No single-column indexes: uniq_queue_count leads with the campaign; an expert's rows are
+    # few (one per campaign) and read only through their campaign.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    expert = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    total = models.IntegerField(default=0)
+    done = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "expert"], name="uniq_queue_count")
+        ]
+
+    def __str__(self) -> str:
+        return f"queue of expert {self.expert_id} in campaign {self.campaign_id}"
+
+
 class CampaignJob(models.Model):
     """A campaign change too big for a request (launch; reassigning pending work after the
     experts changed), run by a worker in one transaction. Live progress (stage, counts) is in the

@@ -67,15 +67,20 @@ def test_next_gives_the_first_pending_item(expert_setup):
 
 def test_next_counts_the_queue_when_items_were_rated_out_of_order(expert_setup):
     """Where the next item stands (items before it), how many there are and how many are done,
-    as the expert's page shows them, also after rating an item further down first."""
+    as the expert's page shows them, also after rating and skipping items further down first."""
     client, campaign, expert, _, _ = expert_setup
     queue = queue_of(campaign, expert)
-    assert len(queue) >= 4
+    assert len(queue) >= 6
     for assignment in (queue[0], queue[1], queue[3]):
         assert submit(client, assignment).status_code == 201
+    skip = {"scores": {}, "skipped": True, "skip_reason": "image_unreadable"}
+    assert submit(client, queue[5], **skip).status_code == 201
     body = client.get(campaign_api("next", campaign)).json()
     assert body["assignment"] == str(queue[2].public_id)
-    assert (body["position"], body["total"], body["done"]) == (3, len(queue), 3)
+    assert (body["position"], body["total"], body["done"]) == (3, len(queue), 4)
+    # The same as the page's own count over the queue.
+    page = selectors.rating_page(queue[2], neighbours=True)
+    assert (page.position, page.total, page.done) == (3, len(queue), 4)
 
 
 def test_next_is_204_when_done(small_campaign_api):
