@@ -3,8 +3,11 @@ gunicorn, no sockets) with a token for ``/floor/`` and for next+submit cycles, c
 Python process's CPU (``time.process_time``) and the PostgreSQL backend's (``/proc``). Shows
 where a cycle's cost goes apart from the serving stack; ``--profile next`` adds cProfile.
 
-    .venv/bin/python benchmarks/expert_cpu.py [--cycles 300] [--profile next]
+    .venv/bin/python benchmarks/expert_cpu.py [--cycles 300] [--profile next] [--pairs 400]
         [--db postgres://postgres@127.0.0.1:5432/audit_prof]
+
+``--pairs``: the campaign's source pairs (x 4 methods, k = 3 over 3 experts: each expert's
+queue holds 4 x pairs items).
 """
 
 import argparse
@@ -30,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--profile", default="", choices=["", "floor", "next"])
     parser.add_argument("--cycles", type=int, default=300)
+    parser.add_argument("--pairs", type=int, default=400)
     parser.add_argument("--db", default="postgres://postgres@127.0.0.1:5432/audit_prof")
     args = parser.parse_args()
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.floor_settings"
@@ -38,7 +42,7 @@ def main() -> None:
     from benchmarks.import_pubmedvision import recreate_database
 
     recreate_database(args.db)
-    setup_args = argparse.Namespace(database_url=args.db, pairs=400, experts=3)
+    setup_args = argparse.Namespace(database_url=args.db, pairs=args.pairs, experts=3)
     campaign, tokens, _ = expert_load.setup(setup_args, Path(tempfile.mkdtemp()))
     from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
