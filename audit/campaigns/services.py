@@ -7,11 +7,12 @@ rows ordered by primary key, calls them, and writes the result in one transactio
 import dataclasses
 import random
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -434,6 +435,26 @@ def campaign_set_experts(
 
 
 def _redistribute(campaign: Campaign, experts: list[int]) -> list[tuple]:
+    # The queue counts of the moves are written once they are all made (migration 0005): the
+    # experts whose work moves keep submitting while the moves run, one UPDATE each.
+    with _queue_counts_deferred():
+        return _move_pending_work(campaign, experts)
+
+
+@contextmanager
+def _queue_counts_deferred():
+    if connection.vendor != "postgresql":  # SQLite: one writer at a time anyway
+        yield
+        return
+    triggers = "campaigns_queue_count_update, campaigns_queue_count_delete"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET CONSTRAINTS {triggers} DEFERRED")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET CONSTRAINTS {triggers} IMMEDIATE")
+
+
+def _move_pending_work(campaign: Campaign, experts: list[int]) -> list[tuple]:
     rows = (
         Assignment.objects.filter(campaign=campaign, is_repeat=False)
         .order_by("pk")

@@ -3,10 +3,12 @@ write an assignment sees (the launch, the common submit, a submit through the ge
 skip, a revision, a draft, experts changed mid-campaign, an account deleted), they equal a
 count of the assignments themselves."""
 
+import threading
 import uuid
 
 import pytest
-from django.db.models import Count, Q
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
 
 from annotations.services import draft_save, expert_rating_submit, rating_submit
 from audit.campaigns.models import Assignment, QueueCount
@@ -82,8 +84,6 @@ def test_the_counts_of_queues_launched_before_the_triggers_are_filled_in(launche
     counts (and the triggers kept them without it)."""
     from importlib import import_module
 
-    from django.db import connection
-
     campaign, _owner, (a, _b, _c) = launched_campaign
     rating_submit(assignment=first_pending(campaign, a), expert=a, client_id=uuid.uuid4(),
                   scores=SCORES)  # fmt: skip
@@ -93,3 +93,65 @@ def test_the_counts_of_queues_launched_before_the_triggers_are_filled_in(launche
     with connection.cursor() as cursor:
         cursor.execute(migration.BACKFILL)
     assert kept(campaign) == expected == counted(campaign)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_change_of_experts_does_not_hold_up_the_experts_submits(
+    launched_campaign, monkeypatch
+):
+    """A change of experts moves pending work one UPDATE at a time in one transaction (a job,
+    minutes on a big campaign); the queue counts of its moves are written once they are all
+    made, so an expert whose work is moving still submits meanwhile (a count row locked from
+    the first move would hold every submit of theirs until the job ends). The job is paused
+    after its first move. SQLite serialises all writers anyway."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL: concurrent writers")
+    campaign, _owner, (a, b, c) = launched_campaign
+    newcomer = UserFactory(username="expert_d")
+    paused, release, failures, moving = threading.Event(), threading.Event(), [], set()
+    update = QuerySet.update
+
+    def update_then_pause(queryset, **fields):  # the real UPDATE; the job waits after the first
+        first = not moving and queryset.model is Assignment and "expert_id" in fields
+        if first:
+            moving.update(queryset.values_list("pk", flat=True))
+        done = update(queryset, **fields)
+        if first and threading.current_thread() is worker:
+            paused.set()
+            release.wait(20)
+        return done
+
+    def job():
+        try:
+            campaign_set_experts(campaign=campaign, experts=[a, b, c, newcomer])
+        except Exception as exc:
+            failures.append(exc)
+        finally:
+            paused.set()
+            connection.close()
+
+    monkeypatch.setattr(QuerySet, "update", update_then_pause)
+    worker = threading.Thread(target=job)
+    worker.start()
+    assert paused.wait(30) and moving and not failures
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '3s'")  # a wait on the job fails instead of hanging
+    try:
+        for expert in (a, b, c):  # whichever lost the first move
+            target = (
+                Assignment.objects.filter(campaign=campaign, expert=expert, status="pending")
+                .exclude(pk__in=moving)
+                .first()
+            )
+            expert_rating_submit(expert=expert, campaign_id=campaign.public_id,
+                                 assignment_id=target.public_id, client_id=uuid.uuid4(),
+                                 scores=SCORES)  # fmt: skip
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+        release.set()
+        worker.join(30)
+    assert not failures
+    assert kept(campaign) == counted(campaign)
+    assert {expert: done for expert, (_, done) in kept(campaign).items()} == {
+        a.pk: 1, b.pk: 1, c.pk: 1, newcomer.pk: 0}  # fmt: skip

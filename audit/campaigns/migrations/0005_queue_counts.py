@@ -5,53 +5,61 @@ from django.conf import settings
 from django.db import migrations, models
 
 # Each expert's queue counts (total, done = not pending), kept by the database on every write to
-# campaigns_assignment. PostgreSQL: one trigger per statement over its transition tables (the
-# launch's COPY of 300,000 rows costs one grouped upsert, not 300,000). SQLite: per row.
+# campaigns_assignment. PostgreSQL: new rows counted per statement over its transition table
+# (the launch's COPY of 300,000 rows costs one grouped upsert); changed and deleted rows per row,
+# in constraint triggers that a long transaction (a change of experts) defers to its commit
+# (SET CONSTRAINTS ... DEFERRED), so it does not hold an expert's count row, and with it the
+# expert's submits, from its first move to its end. SQLite (one writer at a time): per row.
 POSTGRESQL = """
-CREATE FUNCTION campaigns_queue_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION campaigns_queue_count_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
-        UPDATE campaigns_queuecount AS q SET total = q.total - o.total, done = q.done - o.done
-        FROM (SELECT campaign_id, expert_id, count(*) AS total,
-                     count(*) FILTER (WHERE status <> 'pending') AS done
-              FROM old_rows GROUP BY campaign_id, expert_id) AS o
-        WHERE q.campaign_id = o.campaign_id AND q.expert_id = o.expert_id;
-    ELSIF TG_OP = 'INSERT' THEN
+    INSERT INTO campaigns_queuecount AS q (campaign_id, expert_id, total, done)
+    SELECT campaign_id, expert_id, count(*), count(*) FILTER (WHERE status <> 'pending')
+    FROM new_rows GROUP BY campaign_id, expert_id
+    ON CONFLICT (campaign_id, expert_id)
+    DO UPDATE SET total = q.total + EXCLUDED.total, done = q.done + EXCLUDED.done;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION campaigns_queue_count_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.campaign_id = OLD.campaign_id
+            AND NEW.expert_id = OLD.expert_id THEN
+        UPDATE campaigns_queuecount
+        SET done = done + (NEW.status <> 'pending')::int - (OLD.status <> 'pending')::int
+        WHERE campaign_id = NEW.campaign_id AND expert_id = NEW.expert_id;
+        RETURN NULL;
+    END IF;
+    UPDATE campaigns_queuecount
+    SET total = total - 1, done = done - (OLD.status <> 'pending')::int
+    WHERE campaign_id = OLD.campaign_id AND expert_id = OLD.expert_id;
+    IF TG_OP = 'UPDATE' THEN
         INSERT INTO campaigns_queuecount AS q (campaign_id, expert_id, total, done)
-        SELECT campaign_id, expert_id, count(*), count(*) FILTER (WHERE status <> 'pending')
-        FROM new_rows GROUP BY campaign_id, expert_id
+        VALUES (NEW.campaign_id, NEW.expert_id, 1, (NEW.status <> 'pending')::int)
         ON CONFLICT (campaign_id, expert_id)
-        DO UPDATE SET total = q.total + EXCLUDED.total, done = q.done + EXCLUDED.done;
-    ELSE
-        -- The net change per queue: most updates (a draft, the time shown) change none.
-        INSERT INTO campaigns_queuecount AS q (campaign_id, expert_id, total, done)
-        SELECT campaign_id, expert_id, sum(n), sum(d) FROM (
-            SELECT campaign_id, expert_id, 1 AS n, (status <> 'pending')::int AS d FROM new_rows
-            UNION ALL
-            SELECT campaign_id, expert_id, -1, -(status <> 'pending')::int FROM old_rows
-        ) AS change
-        GROUP BY campaign_id, expert_id HAVING sum(n) <> 0 OR sum(d) <> 0
-        ON CONFLICT (campaign_id, expert_id)
-        DO UPDATE SET total = q.total + EXCLUDED.total, done = q.done + EXCLUDED.done;
+        DO UPDATE SET total = q.total + 1, done = q.done + EXCLUDED.done;
     END IF;
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER campaigns_queue_count_insert AFTER INSERT ON campaigns_assignment
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION campaigns_queue_count_change();
-CREATE TRIGGER campaigns_queue_count_update AFTER UPDATE ON campaigns_assignment
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION campaigns_queue_count_change();
-CREATE TRIGGER campaigns_queue_count_delete AFTER DELETE ON campaigns_assignment
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION campaigns_queue_count_change();
+    FOR EACH STATEMENT EXECUTE FUNCTION campaigns_queue_count_added();
+CREATE CONSTRAINT TRIGGER campaigns_queue_count_update AFTER UPDATE ON campaigns_assignment
+    DEFERRABLE INITIALLY IMMEDIATE FOR EACH ROW
+    WHEN (NEW.status IS DISTINCT FROM OLD.status OR NEW.expert_id <> OLD.expert_id
+          OR NEW.campaign_id <> OLD.campaign_id)
+    EXECUTE FUNCTION campaigns_queue_count_changed();
+CREATE CONSTRAINT TRIGGER campaigns_queue_count_delete AFTER DELETE ON campaigns_assignment
+    DEFERRABLE INITIALLY IMMEDIATE FOR EACH ROW
+    EXECUTE FUNCTION campaigns_queue_count_changed();
 """
 POSTGRESQL_DROP = """
 DROP TRIGGER campaigns_queue_count_insert ON campaigns_assignment;
 DROP TRIGGER campaigns_queue_count_update ON campaigns_assignment;
 DROP TRIGGER campaigns_queue_count_delete ON campaigns_assignment;
-DROP FUNCTION campaigns_queue_count_change();
+DROP FUNCTION campaigns_queue_count_added();
+DROP FUNCTION campaigns_queue_count_changed();
 """
 _SQLITE_ADD = """
     INSERT INTO campaigns_queuecount (campaign_id, expert_id, total, done)
