@@ -1,6 +1,7 @@
 """Images served to experts carry no metadata: EXIF (description, Software), JPEG comments, XMP,
 PNG text chunks are removed; pixels and the colour profile are kept."""
 
+import functools
 import io
 
 import pytest
@@ -12,7 +13,10 @@ from audit.datasets.clean import NotClean, clean_image, clean_jpeg, clean_png, p
 SECRET = "method=mllm_reformatted dataset=PubMedVision model=gpt-4v"
 
 
+@functools.cache
 def srgb_profile() -> bytes:
+    """One profile per run: LittleCMS stamps each new one with the time to the second, so two
+    made across a second's turn differ (a CI run failed on that)."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
