@@ -434,15 +434,10 @@ def campaign_set_experts(
         return moves
 
 
-def _redistribute(campaign: Campaign, experts: list[int]) -> list[tuple]:
-    # The queue counts of the moves are written once they are all made (migration 0005): the
-    # experts whose work moves keep submitting while the moves run, one UPDATE each.
-    with _queue_counts_deferred():
-        return _move_pending_work(campaign, experts)
-
-
 @contextmanager
 def _queue_counts_deferred():
+    """The queue counts of the changes made inside are written when it ends (migration 0005):
+    the experts whose work moves keep submitting while the moves run, one UPDATE each."""
     if connection.vendor != "postgresql":  # SQLite: one writer at a time anyway
         yield
         return
@@ -454,7 +449,8 @@ def _queue_counts_deferred():
         cursor.execute(f"SET CONSTRAINTS {triggers} IMMEDIATE")
 
 
-def _move_pending_work(campaign: Campaign, experts: list[int]) -> list[tuple]:
+@_queue_counts_deferred()
+def _redistribute(campaign: Campaign, experts: list[int]) -> list[tuple]:
     rows = (
         Assignment.objects.filter(campaign=campaign, is_repeat=False)
         .order_by("pk")

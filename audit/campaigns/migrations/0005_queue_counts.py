@@ -7,9 +7,10 @@ from django.db import migrations, models
 # Each expert's queue counts (total, done = not pending), kept by the database on every write to
 # campaigns_assignment. PostgreSQL: new rows counted per statement over its transition table
 # (the launch's COPY of 300,000 rows costs one grouped upsert); changed and deleted rows per row,
-# in constraint triggers that a long transaction (a change of experts) defers to its commit
-# (SET CONSTRAINTS ... DEFERRED), so it does not hold an expert's count row, and with it the
-# expert's submits, from its first move to its end. SQLite (one writer at a time): per row.
+# in constraint triggers that a long transaction (a change of experts) defers until its moves
+# are all made (SET CONSTRAINTS ... DEFERRED, then IMMEDIATE), so it does not hold an expert's
+# count row, and with it the expert's submits, from its first move on. SQLite (one writer at a
+# time): per row.
 POSTGRESQL = """
 CREATE FUNCTION campaigns_queue_count_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
