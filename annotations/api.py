@@ -5,7 +5,7 @@ scoped to the signed-in expert; what one may not know exists answers 404."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -18,6 +18,7 @@ from annotations.serializers import (
     ExpertHistoryEntrySerializer,
     RatingDraftResultSerializer,
     RatingDraftSerializer,
+    RatingSubmitNextResultSerializer,
     RatingSubmitResultSerializer,
     RatingSubmitSerializer,
     plain_writer,
@@ -28,6 +29,7 @@ from audit.campaigns.selectors import expert_campaign_or_404
 
 TAG = ["expert"]
 NOT_FOUND = OpenApiResponse(description="No such campaign or item in your queue.")
+NEXT_ITEM = "next_item"
 
 
 # The item's and the submit answer's shapes, as plain writers built once from the serializers
@@ -35,6 +37,7 @@ NOT_FOUND = OpenApiResponse(description="No such campaign or item in your queue.
 # cost more than the rest of the answer.
 _ASSIGNMENT_OUT = plain_writer(ExpertAssignmentSerializer())
 _SUBMIT_OUT = plain_writer(RatingSubmitResultSerializer())
+_SUBMIT_NEXT_OUT = plain_writer(RatingSubmitNextResultSerializer())
 
 
 def assignment_out(page: selectors.RatingPage) -> dict:
@@ -141,11 +144,22 @@ class SubmitView(APIView):
         tags=TAG,
         summary="Submit (or revise) your rating of an item",
         description="Idempotent on client_id: a retried submit is stored once and answers 200. "
-        "Submitting again with a new client_id revises the rating (the old one is kept).",
+        "Submitting again with a new client_id revises the rating (the old one is kept). "
+        "With `?include=next_item` the answer also carries the next item to rate as `next` "
+        "would give it (`next_item`, null when nothing is left): one round trip per item.",
+        parameters=[
+            OpenApiParameter(
+                "include",
+                str,
+                enum=[NEXT_ITEM],
+                required=False,
+                description="`next_item`: answer with the next item to rate as well.",
+            )
+        ],
         request=RatingSubmitSerializer,
         responses={
-            201: RatingSubmitResultSerializer,
-            200: RatingSubmitResultSerializer,
+            201: RatingSubmitNextResultSerializer,
+            200: RatingSubmitNextResultSerializer,
             400: OpenApiResponse(description="Field errors; criterion errors under scores.<key>."),
             404: NOT_FOUND,
             409: OpenApiResponse(
@@ -155,6 +169,7 @@ class SubmitView(APIView):
         },
     )
     def post(self, request, campaign_id, assignment_id):
+        with_next = _include_next_item(request)
         fields = read_submit(request.data)
         if fields is None:
             form = RatingSubmitSerializer(data=request.data)
@@ -195,10 +210,40 @@ class SubmitView(APIView):
             "next_assignment": done.upcoming,
             "done": done.upcoming is None,
         }
+        if with_next:
+            result["next_item"] = _next_item_after_submit(request.user, campaign_id, done.upcoming)
         return Response(
-            _SUBMIT_OUT(result),
+            (_SUBMIT_NEXT_OUT if with_next else _SUBMIT_OUT)(result),
             status=status.HTTP_200_OK if done.duplicate else status.HTTP_201_CREATED,
         )
+
+
+def _include_next_item(request) -> bool:
+    """Whether the submit was asked to answer with the next item too (``?include=next_item``);
+    any other value is refused before anything is stored."""
+    include = request.query_params.get("include")
+    if include is None:
+        return False
+    if include != NEXT_ITEM:
+        raise ValidationError(
+            {"include": [f"Unknown value {include!r}; the one known is {NEXT_ITEM!r}."]}
+        )
+    return True
+
+
+def _next_item_after_submit(user, campaign_id, upcoming) -> dict | None:
+    """The item ``next`` would now answer with, or None when nothing is left. The rating is
+    stored by now: a campaign closed meanwhile answers None rather than an error that would
+    read as a failed submit."""
+    if upcoming is None:
+        return None
+    try:
+        assignment = selectors.next_pending_for_page(user, campaign_id=campaign_id)
+    except Http404:
+        return None
+    if assignment is None:
+        return None
+    return assignment_payload(selectors.rating_page(assignment, neighbours=False))
 
 
 class DraftView(APIView):

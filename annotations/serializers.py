@@ -216,6 +216,17 @@ class RatingSubmitResultSerializer(serializers.Serializer):
     done = serializers.BooleanField(help_text="True when nothing is left to rate.")
 
 
+class RatingSubmitNextResultSerializer(RatingSubmitResultSerializer):
+    """The submit's answer with ``?include=next_item``."""
+
+    next_item = ExpertAssignmentSerializer(
+        allow_null=True,
+        required=False,
+        help_text="Only with ?include=next_item: the next item to rate (as next gives it), "
+        "null when nothing is left.",
+    )
+
+
 class RatingDraftResultSerializer(serializers.Serializer):
     saved = serializers.BooleanField()
 

@@ -11,7 +11,11 @@ from django.urls import reverse
 
 from annotations import api, selectors, services
 from annotations.models import Rating, RatingRevision
-from annotations.serializers import ExpertAssignmentSerializer, RatingSubmitResultSerializer
+from annotations.serializers import (
+    ExpertAssignmentSerializer,
+    RatingSubmitNextResultSerializer,
+    RatingSubmitResultSerializer,
+)
 from audit.campaigns.models import Membership
 from audit.campaigns.services import campaign_transition
 from audit.core.services import api_token_create
@@ -481,3 +485,103 @@ def test_plain_answers_match_the_serializers(expert_setup):
         {"duplicate": True, "revision": 1, "next": "/y/", "next_assignment": None, "done": True},
     ):  # fmt: skip
         assert api._SUBMIT_OUT(result) == RatingSubmitResultSerializer(result).data
+    # With ?include=next_item: the next item, or null when nothing is left.
+    for item in (api.assignment_payload(page), None):
+        result = {"duplicate": False, "revision": 1, "next": "/z/", "done": item is None,
+                  "next_assignment": item and item["assignment"], "next_item": item}  # fmt: skip
+        assert api._SUBMIT_NEXT_OUT(result) == RatingSubmitNextResultSerializer(result).data
+
+
+def submit_with_next(client, assignment, include="next_item", **fields):
+    body = {"client_id": str(uuid.uuid4()), "scores": SCORES, **fields}
+    url = f"{api_url('submit', assignment)}?include={include}"
+    return client.post(url, body, content_type="application/json")
+
+
+def without_image_urls(item):
+    """An item as next gives it, its images' signed URLs aside (they carry the time)."""
+    images = [{k: v for k, v in i.items() if k not in ("url", "thumb")} for i in item["images"]]
+    return {**item, "images": images}
+
+
+def test_submit_can_answer_with_the_next_item(small_campaign_api):
+    """With ?include=next_item one round trip per item: the answer carries the item next would
+    give at that moment (null once the queue is done), and a retry answers with it too."""
+    client, campaign, queue = small_campaign_api
+    expected_next = client.get(campaign_api("next", campaign)).json()
+    assert expected_next["assignment"] == str(queue[0].public_id)
+    for n, assignment in enumerate(queue):
+        assert expected_next["assignment"] == str(assignment.public_id)
+        client_id = uuid.uuid4()
+        response = submit_with_next(client, assignment, client_id=str(client_id))
+        assert response.status_code == 201, response.content
+        body = response.json()
+        assert Rating.objects.filter(assignment=assignment, client_id=client_id).exists()
+        if n == len(queue) - 1:
+            assert body["next_item"] is None and body["done"] is True
+            break
+        expected_next = client.get(campaign_api("next", campaign)).json()
+        assert body["next_item"]["assignment"] == body["next_assignment"]
+        assert without_image_urls(body["next_item"]) == without_image_urls(expected_next)
+        assert (body["next_item"]["position"], body["next_item"]["done"]) == (n + 2, n + 1)
+        assert body["next_item"]["images"][0]["url"]  # signed for this expert, served
+        assert client.get(body["next_item"]["images"][0]["url"]).status_code == 200
+        # The retry of the same submit: stored once, the same next item.
+        retry = client.post(
+            f"{api_url('submit', assignment)}?include=next_item",
+            {"client_id": str(client_id), "scores": SCORES},
+            content_type="application/json",
+        )
+        assert retry.status_code == 200 and retry.json()["duplicate"] is True
+        assert retry.json()["next_item"]["assignment"] == body["next_item"]["assignment"]
+    assert Rating.objects.filter(assignment__in=queue).count() == len(queue)
+    # Without the parameter the answer is as it always was: no next_item key.
+    assert "next_item" not in submit(client, queue[0]).json()
+
+
+def test_submit_refuses_an_unknown_include_and_stores_nothing(small_campaign_api):
+    client, _, queue = small_campaign_api
+    response = submit_with_next(client, queue[0], include="everything")
+    assert response.status_code == 400
+    assert "next_item" in response.json()["include"][0]
+    assert not Rating.objects.filter(assignment=queue[0]).exists()
+
+
+def test_submit_with_next_item_shows_nothing_of_another_expert(launched_campaign):
+    """The next item is the submitting expert's own; another's assignment stays 404 with the
+    parameter, and a refused submit carries no item."""
+    campaign, _, experts = launched_campaign
+    mine, theirs = (queue_of(campaign, e) for e in experts[:2])
+    client = Client()
+    client.force_login(experts[0])
+    assert submit_with_next(client, theirs[0]).status_code == 404
+    body = submit_with_next(client, mine[0]).json()
+    assert body["next_item"]["assignment"] == str(mine[1].public_id)
+    assert body["next_item"]["assignment"] not in {str(a.public_id) for a in theirs}
+    bad = submit_with_next(client, mine[1], scores={**SCORES, "accuracy": 9})
+    assert bad.status_code == 400 and "next_item" not in bad.json()
+
+
+def test_token_client_submit_with_next_item_query_count(
+    launched_campaign, django_assert_max_num_queries
+):
+    """The one-round-trip cycle: the token, the first time the campaign's pk (once per
+    process), the submit's statement in its savepoint, and the next item's one query."""
+    campaign, _, experts = launched_campaign
+    _, key = api_token_create(user=experts[0])
+    client = Client(HTTP_AUTHORIZATION=f"Token {key}")
+    item = client.get(campaign_api("next", campaign)).json()  # first use; criteria read
+    steps = 1 if connection.vendor == "postgresql" else 4
+    for first in (True, False):
+        url = reverse(
+            "expert-api:submit",
+            kwargs={"campaign_id": campaign.public_id, "assignment_id": item["assignment"]},
+        )
+        fields = {"client_id": str(uuid.uuid4()), "scores": SCORES}
+        with django_assert_max_num_queries(3 + steps + first + 1):
+            response = client.post(
+                f"{url}?include=next_item", fields, content_type="application/json"
+            )
+        assert response.status_code == 201
+        item = response.json()["next_item"]
+        assert item["assignment"] == response.json()["next_assignment"]
