@@ -1,7 +1,8 @@
 """CPU per request of the expert path, in-process: the WSGI handler called directly (no
-gunicorn, no sockets) with a token for ``/floor/`` and for next+submit cycles, counting the
-Python process's CPU (``time.process_time``) and the PostgreSQL backend's (``/proc``). Shows
-where a cycle's cost goes apart from the serving stack; ``--profile next`` adds cProfile.
+gunicorn, no sockets) with a token for ``/floor/``, for next+submit cycles and for one-request
+cycles (a submit with ``?include=next_item``), counting the Python process's CPU
+(``time.process_time``) and the PostgreSQL backend's (``/proc``). Shows where a cycle's cost
+goes apart from the serving stack; ``--profile next`` (or ``one``, ``floor``) adds cProfile.
 
     .venv/bin/python benchmarks/expert_cpu.py [--cycles 300] [--profile next] [--pairs 400]
         [--db postgres://postgres@127.0.0.1:5432/audit_prof]
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--profile", default="", choices=["", "floor", "next"])
+    parser.add_argument("--profile", default="", choices=["", "floor", "next", "one"])
     parser.add_argument("--cycles", type=int, default=300)
     parser.add_argument("--pairs", type=int, default=400)
     parser.add_argument("--db", default="postgres://postgres@127.0.0.1:5432/audit_prof")
@@ -59,7 +60,8 @@ def main() -> None:
     def call(method, path, body=None):
         data = json.dumps(body).encode() if body is not None else b""
         environ = {
-            "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "",
+            "REQUEST_METHOD": method, "PATH_INFO": path.partition("?")[0],
+            "QUERY_STRING": path.partition("?")[2],
             "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8765", "SERVER_PROTOCOL": "HTTP/1.1",
             "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:8765",
             "HTTP_AUTHORIZATION": f"Token {token}", "HTTP_ACCEPT": "application/json",
@@ -86,6 +88,22 @@ def main() -> None:
         code, content = call("POST", f"{base}/assignments/{assignment}/submit/", body)
         assert code == 201, content[:300]
 
+    upcoming = {}  # per token: the item the last one-request submit answered with
+
+    def cycle_one():
+        """One request per item: the submit answers with the next item."""
+        nonlocal token
+        token = next(turns)
+        if token not in upcoming:
+            code, content = call("GET", f"{base}/next/")
+            upcoming[token] = json.loads(content)["assignment"]
+        scores = {c: rng.randint(1, 5) for c in criteria}
+        body = {"client_id": str(uuid.uuid4()), "scores": scores, "active_seconds": 30}
+        path = f"{base}/assignments/{upcoming[token]}/submit/?include=next_item"
+        code, content = call("POST", path, body)
+        assert code == 201, content[:300]
+        upcoming[token] = json.loads(content)["next_item"]["assignment"]
+
     def backend_cpu() -> float:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
@@ -105,27 +123,34 @@ def main() -> None:
     for _ in range(5):
         floor()
         cycle()
+        cycle_one()
     # Interleaved blocks, medians: this shared VM's speed drifts by tens of per cent within a
     # minute, so two long runs one after the other compare badly.
     block = 20
-    pairs, cycles, ratios = [], [], []
+    pairs, cycles, ones, ratios, one_ratios = [], [], [], [], []
     for _ in range(max(1, args.cycles // block)):
         pairs.append(measure([floor, floor], block))
         cycles.append(measure([cycle], block))
+        ones.append(measure([cycle_one], block))
         ratios.append((pairs[-1][0] + pairs[-1][1]) / (cycles[-1][0] + cycles[-1][1]))
+        one_ratios.append((pairs[-1][0] + pairs[-1][1]) / (ones[-1][0] + ones[-1][1]))
     pair = [statistics.median(x) for x in zip(*pairs, strict=True)]
     ours = [statistics.median(x) for x in zip(*cycles, strict=True)]
+    one = [statistics.median(x) for x in zip(*ones, strict=True)]
     print(f"{len(ratios)} interleaved blocks of {block}; medians:")
     print(f"floor pair:  python {pair[0]:.2f} ms  postgres {pair[1]:.2f} ms  wall {pair[2]:.2f} ms")
     print(f"next+submit: python {ours[0]:.2f} ms  postgres {ours[1]:.2f} ms  wall {ours[2]:.2f} ms")
-    spread = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
-    print(f"floor pair / cycle (CPU): {statistics.median(ratios):.2f} "
-          f"(quartiles {spread[0]:.2f}-{spread[-1]:.2f})")  # fmt: skip
+    print(f"submit?include=next_item: python {one[0]:.2f} ms  postgres {one[1]:.2f} ms  "
+          f"wall {one[2]:.2f} ms")  # fmt: skip
+    for name, found in (("cycle", ratios), ("one-request cycle", one_ratios)):
+        spread = statistics.quantiles(found, n=4) if len(found) > 1 else found * 3
+        print(f"floor pair / {name} (CPU): {statistics.median(found):.2f} "
+              f"(quartiles {spread[0]:.2f}-{spread[-1]:.2f})")  # fmt: skip
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()
         for _ in range(100):
-            (floor if args.profile == "floor" else cycle)()
+            {"floor": floor, "next": cycle, "one": cycle_one}[args.profile]()
         profile.disable()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
 

@@ -106,6 +106,7 @@ class Expert(threading.Thread):
         self.latency: dict[str, list[float]] = {"next": [], "submit": []}
         self.errors: list[str] = []
         self.acknowledged: set[str] = set()
+        self.ran_out = False  # the expert's queue was done before the phase's end
 
     def request(self, conn, method, path, body=None):
         headers = {"Authorization": f"Token {self.token}", "Accept": "application/json"}
@@ -141,6 +142,7 @@ class Expert(threading.Thread):
                     code, data, ms = self.request(conn, "GET", f"{base}/next/")
                     self.latency["next"].append(ms)
                     if code == 204:
+                        self.ran_out = True
                         return
                     if code != 200:
                         self.errors.append(f"next {code}")
@@ -160,6 +162,7 @@ class Expert(threading.Thread):
                     if one:
                         item = json.loads(data)["next_item"]
                         if item is None:
+                            self.ran_out = True
                             return
                         assignment = item["assignment"]
                 else:
@@ -237,10 +240,17 @@ def run_phase(args, workdir: Path, campaign, tokens, *, floor: bool, seconds: fl
                  *serving(args)],
     )  # fmt: skip
     try:
-        # Every worker loads the app on its first request: warm them all before timing.
-        for _ in range(4 * args.workers):
+        # Every worker loads the app, connects to the database and prepares the next item's
+        # statement on its first requests: warm them all before timing (a long-lived worker's
+        # state; the one-request cycle asks next only once per expert, so a cold first answer
+        # would set its p95).
+        for n in range(4 * args.workers):
             probe = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
-            probe.request("GET", "/")
+            if floor:
+                probe.request("GET", "/")
+            else:
+                auth = {"Authorization": f"Token {tokens[n % len(tokens)]}"}
+                probe.request("GET", f"/api/expert/campaigns/{campaign}/next/", headers=auth)
             probe.getresponse().read()
         log.write_text("")  # drop the warm-up requests
         from audit.campaigns.criteria import DEFAULT_CRITERIA
@@ -396,6 +406,10 @@ def main() -> int:
 
     everyone = [e for kind in kinds for e in experts[kind]] + paced_experts
     errors = [err for e in everyone for err in e.errors]
+    # A queue done before its phase's end leaves that phase short of work: not a measurement.
+    ran_out = sum(e.ran_out for e in everyone)
+    if ran_out:
+        errors.append(f"{ran_out} queues ran out before a phase's end: raise --pairs")
     acknowledged = set().union(*(e.acknowledged for e in everyone))
     stored = set(map(str, Rating.objects.values_list("client_id", flat=True)))
     print(f"errors: {len(errors)}   target 0" + (f"   e.g. {errors[:3]}" if errors else ""))
