@@ -244,14 +244,22 @@ def run_phase(args, workdir: Path, campaign, tokens, *, floor: bool, seconds: fl
         # statement on its first requests: warm them all before timing (a long-lived worker's
         # state; the one-request cycle asks next only once per expert, so a cold first answer
         # would set its p95).
-        for n in range(4 * args.workers):
-            probe = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
-            if floor:
-                probe.request("GET", "/")
-            else:
-                auth = {"Authorization": f"Token {tokens[n % len(tokens)]}"}
-                probe.request("GET", f"/api/expert/campaigns/{campaign}/next/", headers=auth)
-            probe.getresponse().read()
+        # Sent from several threads at once: one after another, one worker took most of them.
+        def warm(n):
+            for _ in range(4):
+                probe = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
+                if floor:
+                    probe.request("GET", "/")
+                else:
+                    auth = {"Authorization": f"Token {tokens[n % len(tokens)]}"}
+                    probe.request("GET", f"/api/expert/campaigns/{campaign}/next/", headers=auth)
+                probe.getresponse().read()
+
+        warmers = [threading.Thread(target=warm, args=(n,)) for n in range(2 * args.workers)]
+        for w in warmers:
+            w.start()
+        for w in warmers:
+            w.join()
         log.write_text("")  # drop the warm-up requests
         from audit.campaigns.criteria import DEFAULT_CRITERIA
 
