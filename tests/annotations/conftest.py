@@ -31,9 +31,10 @@ def api_url(name: str, assignment: Assignment) -> str:
     )
 
 
-def submit(client, assignment: Assignment, *, client_id=None, **fields):
+def submit(client, assignment: Assignment, *, client_id=None, include=None, **fields):
     body = {"client_id": str(client_id or uuid.uuid4()), "scores": SCORES, **fields}
-    return client.post(api_url("submit", assignment), body, content_type="application/json")
+    url = api_url("submit", assignment) + (f"?include={include}" if include else "")
+    return client.post(url, body, content_type="application/json")
 
 
 def queue_of(campaign, user):

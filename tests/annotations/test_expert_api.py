@@ -493,9 +493,7 @@ def test_plain_answers_match_the_serializers(expert_setup):
 
 
 def submit_with_next(client, assignment, include="next_item", **fields):
-    body = {"client_id": str(uuid.uuid4()), "scores": SCORES, **fields}
-    url = f"{api_url('submit', assignment)}?include={include}"
-    return client.post(url, body, content_type="application/json")
+    return submit(client, assignment, include=include, **fields)
 
 
 def without_image_urls(item):
@@ -513,7 +511,7 @@ def test_submit_can_answer_with_the_next_item(small_campaign_api):
     for n, assignment in enumerate(queue):
         assert expected_next["assignment"] == str(assignment.public_id)
         client_id = uuid.uuid4()
-        response = submit_with_next(client, assignment, client_id=str(client_id))
+        response = submit_with_next(client, assignment, client_id=client_id)
         assert response.status_code == 201, response.content
         body = response.json()
         assert Rating.objects.filter(assignment=assignment, client_id=client_id).exists()
@@ -527,11 +525,7 @@ def test_submit_can_answer_with_the_next_item(small_campaign_api):
         assert body["next_item"]["images"][0]["url"]  # signed for this expert, served
         assert client.get(body["next_item"]["images"][0]["url"]).status_code == 200
         # The retry of the same submit: stored once, the same next item.
-        retry = client.post(
-            f"{api_url('submit', assignment)}?include=next_item",
-            {"client_id": str(client_id), "scores": SCORES},
-            content_type="application/json",
-        )
+        retry = submit_with_next(client, assignment, client_id=client_id)
         assert retry.status_code == 200 and retry.json()["duplicate"] is True
         assert retry.json()["next_item"]["assignment"] == body["next_item"]["assignment"]
     assert Rating.objects.filter(assignment__in=queue).count() == len(queue)
